@@ -1,0 +1,169 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+from ..utils import iso
+
+
+class G2pBrBeneficiary(models.Model):
+    """A registrant of the Social Registry known to the Beneficiary Registry.
+
+    Only the minimal demographic fields that eligibility and entitlement rules
+    need are stored: no names, phones or addresses.
+    """
+
+    _name = "g2p.br.beneficiary"
+    _description = "Beneficiary"
+    _order = "id desc"
+    _rec_name = "sr_id"
+
+    sr_id = fields.Char(
+        string="Social Registry ID",
+        required=True,
+        index=True,
+        copy=False,
+        help="Identifier of the registrant in the Social Registry.",
+    )
+    kind = fields.Selection(
+        [("individual", "Individual"), ("group", "Group")],
+        required=True,
+        default="individual",
+        index=True,
+    )
+    active = fields.Boolean(
+        default=True,
+        help="Archived when the Social Registry reports the registrant inactive.",
+    )
+    sex = fields.Selection(
+        [("male", "Male"), ("female", "Female"), ("other", "Other")],
+    )
+    birth_date = fields.Date()
+    region_code = fields.Char(
+        string="Region", index=True, help="Code of the administrative area."
+    )
+    group_size = fields.Integer(help="Number of members of a group (household).")
+    poverty_score = fields.Float(digits=(16, 4))
+    disability = fields.Boolean()
+    group_id = fields.Many2one(
+        "g2p.br.beneficiary",
+        string="Group",
+        index="btree_not_null",
+        ondelete="set null",
+        domain="[('kind', '=', 'group')]",
+    )
+    member_ids = fields.One2many("g2p.br.beneficiary", "group_id", string="Members")
+    identifier_ids = fields.One2many(
+        "g2p.br.beneficiary.identifier", "beneficiary_id", string="Identifiers"
+    )
+    membership_ids = fields.One2many(
+        "g2p.br.program.membership", "beneficiary_id", string="Program Memberships"
+    )
+    entitlement_ids = fields.One2many(
+        "g2p.br.entitlement", "beneficiary_id", string="Entitlements"
+    )
+    disbursement_ids = fields.One2many(
+        "g2p.br.disbursement", "beneficiary_id", string="Disbursements"
+    )
+    sr_updated_at = fields.Datetime(
+        string="Updated in SR", help="Last update of the registrant in the Social Registry."
+    )
+    synced_at = fields.Datetime(
+        string="Last Synced", help="When the Beneficiary Registry last synced it."
+    )
+    company_id = fields.Many2one(
+        "res.company", default=lambda self: self.env.company, index=True
+    )
+
+    _sql_constraints = [
+        ("sr_id_unique", "unique(sr_id)", "A beneficiary with this Social Registry ID exists already."),
+    ]
+
+    @api.depends("sr_id", "kind")
+    def _compute_display_name(self):
+        labels = dict(self._fields["kind"]._description_selection(self.env))
+        for rec in self:
+            rec.display_name = f"{labels.get(rec.kind, '')} {rec.sr_id or ''}".strip()
+
+    @api.constrains("group_id", "kind")
+    def _check_group(self):
+        for rec in self:
+            if rec.group_id and rec.kind != "individual":
+                raise ValidationError(_("Only an individual can belong to a group."))
+            if rec.group_id and rec.group_id.kind != "group":
+                raise ValidationError(
+                    _("%(sr)s is not a group.", sr=rec.group_id.sr_id)
+                )
+
+    # ------------------------------------------------------------------
+    # Queries (used by the UI and the REST API; plain data, access rights
+    # of the current user apply)
+    # ------------------------------------------------------------------
+    @api.model
+    def find_by_identifier(self, id_type, value):
+        """Return the beneficiary known by ``value`` for identifier type code
+        ``id_type`` (``sr`` for the Social Registry id), or an empty recordset."""
+        if not id_type or not value:
+            return self.browse()
+        if id_type == "sr":
+            return self.search([("sr_id", "=", value)], limit=1)
+        identifier = self.env["g2p.br.beneficiary.identifier"].search(
+            [("type_id.code", "=", id_type), ("value", "=", value)], limit=1
+        )
+        if not identifier:
+            return self.browse()
+        # The identifier may be visible while the beneficiary is not: search
+        # again so that record rules on the beneficiary decide.
+        return self.search([("id", "=", identifier.beneficiary_id.id)], limit=1)
+
+    def get_summary(self):
+        """Type, SR id, identifiers and minimal demographics of one beneficiary."""
+        self.ensure_one()
+        return {
+            "kind": self.kind,
+            "sr_id": self.sr_id,
+            "active": self.active,
+            "identifiers": [
+                {"type": ident.type_id.code, "value": ident.value}
+                for ident in self.identifier_ids
+            ],
+            "sex": self.sex or None,
+            "birth_date": iso(self.birth_date),
+            "region_code": self.region_code or None,
+            "group_size": self.group_size if self.kind == "group" else None,
+            "poverty_score": self.poverty_score if self.kind == "group" else None,
+            "disability": self.disability,
+            "group_sr_id": self.group_id.sr_id or None,
+            "sr_updated_at": iso(self.sr_updated_at),
+            "synced_at": iso(self.synced_at),
+        }
+
+    def get_enrollments(self, state=None):
+        """Every program membership of this beneficiary the user may see."""
+        self.ensure_one()
+        domain = [("beneficiary_id", "=", self.id)]
+        if state:
+            domain.append(("state", "=", state))
+        memberships = self.env["g2p.br.program.membership"].search(domain)
+        return [membership._to_dict() for membership in memberships]
+
+    def get_entitlements(self, program=None, cycle=None, state=None, limit=None, offset=0):
+        """Entitlements of this beneficiary with their disbursements.
+
+        :param program: program code
+        :param cycle: cycle id
+        :param state: entitlement state
+        :return: ``{"total": int, "items": [dict]}``
+        """
+        self.ensure_one()
+        domain = [("beneficiary_id", "=", self.id)]
+        if program:
+            domain.append(("program_id.code", "=", program))
+        if cycle:
+            domain.append(("cycle_id", "=", int(cycle)))
+        if state:
+            domain.append(("state", "=", state))
+        Entitlement = self.env["g2p.br.entitlement"]
+        total = Entitlement.search_count(domain)
+        entitlements = Entitlement.search(
+            domain, limit=limit, offset=offset or 0, order="valid_from desc, id desc"
+        )
+        return {"total": total, "items": entitlements._to_dicts()}

@@ -1,0 +1,62 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from odoo.addons.queue_job.job import identity_exact
+
+BULK_THRESHOLD_PARAM = "g2p_beneficiary_registry.bulk_async_threshold"
+DEFAULT_BULK_THRESHOLD = 10000
+BULK_CHANNEL = "root.g2p_br"
+
+
+class G2pBrBulkOperationMixin(models.AbstractModel):
+    """Run a bulk operation inline when it is small, as a queue job otherwise.
+
+    While the job is queued or running, the record is marked busy: the UI shows
+    a banner and refuses to start another bulk operation on it.
+    """
+
+    _name = "g2p.br.bulk.operation.mixin"
+    _description = "Beneficiary Registry Bulk Operation Runner"
+
+    busy_job_id = fields.Many2one(
+        "queue.job", string="Background Job", readonly=True, copy=False, ondelete="set null"
+    )
+    busy_job_state = fields.Selection(related="busy_job_id.state", string="Job State")
+    is_busy = fields.Boolean(compute="_compute_is_busy")
+
+    @api.depends("busy_job_id.state")
+    def _compute_is_busy(self):
+        for rec in self:
+            rec.is_busy = rec.busy_job_state in ("wait_dependencies", "pending", "enqueued", "started")
+
+    @api.model
+    def _bulk_threshold(self):
+        value = self.env["ir.config_parameter"].sudo().get_param(BULK_THRESHOLD_PARAM)
+        return int(value) if value else DEFAULT_BULK_THRESHOLD
+
+    def _run_bulk(self, method, size, description):
+        """Call ``self.<method>()`` now, or enqueue it when ``size`` rows are
+        above the threshold. Return the method's result, or the job."""
+        self.ensure_one()
+        if self.is_busy:
+            raise UserError(
+                _("%(name)s is busy with a background job; wait until it is done.",
+                  name=self.display_name)
+            )
+        if size <= self._bulk_threshold() or self.env.context.get("job_uuid"):
+            return getattr(self, method)()
+        delayable = self.with_delay(
+            channel=BULK_CHANNEL,
+            description=description,
+            identity_key=identity_exact,
+        )
+        job = delayable._run_bulk_job(method)
+        self.busy_job_id = job.db_record()
+        self.message_post(body=_("%(op)s queued as a background job (%(n)s rows).",
+                                 op=description, n=size))
+        return job
+
+    def _run_bulk_job(self, method):
+        """Entry point of the queue job: the operation itself, then unmark busy."""
+        result = getattr(self, method)()
+        return str(result)

@@ -1,0 +1,420 @@
+from dateutil.relativedelta import relativedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.osv import expression
+from odoo.tools import SQL
+from odoo.tools.safe_eval import safe_eval
+
+PROGRAM_TRANSITIONS = {
+    "draft": {"active"},
+    "active": {"ended"},
+    "ended": {"active"},
+}
+
+FREQUENCY_DELTAS = {
+    "monthly": relativedelta(months=1),
+    "quarterly": relativedelta(months=3),
+    "yearly": relativedelta(years=1),
+    "one_off": relativedelta(months=1),
+}
+
+
+class G2pBrProgram(models.Model):
+    _name = "g2p.br.program"
+    _description = "Social Protection Program"
+    _inherit = ["mail.thread", "g2p.br.bulk.operation.mixin"]
+    _order = "name"
+
+    code = fields.Char(required=True, tracking=True, copy=False)
+    name = fields.Char(required=True, tracking=True, translate=True)
+    description = fields.Html()
+    active = fields.Boolean(default=True)
+    target_type = fields.Selection(
+        [("individual", "Individuals"), ("group", "Groups (households)")],
+        string="Target",
+        required=True,
+        default="individual",
+        tracking=True,
+    )
+    benefit_kind = fields.Selection(
+        [("cash", "Cash"), ("in_kind", "In-kind")],
+        required=True,
+        default="cash",
+        tracking=True,
+    )
+    item_id = fields.Many2one("g2p.br.item", string="In-kind Item", ondelete="restrict")
+    unit = fields.Char(related="item_id.unit")
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company, index=True
+    )
+    currency_id = fields.Many2one(
+        "res.currency",
+        required=True,
+        default=lambda self: self.env.company.currency_id,
+    )
+    state = fields.Selection(
+        [("draft", "Draft"), ("active", "Active"), ("ended", "Ended")],
+        required=True,
+        default="draft",
+        readonly=True,
+        tracking=True,
+        copy=False,
+    )
+    user_ids = fields.Many2many(
+        "res.users",
+        "g2p_br_program_res_users_rel",
+        "program_id",
+        "user_id",
+        string="Assigned Users",
+        default=lambda self: self.env.user,
+        help="Managers, approvers, viewers and API clients who work on this program. "
+        "Users outside the Administrator group see only the programs they are assigned to.",
+    )
+    eligibility_domain = fields.Char(
+        default="[]",
+        required=True,
+        help="Odoo domain over beneficiaries: who is eligible for this program.",
+    )
+    base_amount = fields.Float(
+        string="Base Amount / Quantity",
+        digits=(16, 2),
+        help="Amount (cash) or quantity (in-kind) per beneficiary and cycle.",
+    )
+    amount_per_member = fields.Float(
+        digits=(16, 2), help="Added per member of a group (household)."
+    )
+    max_amount = fields.Float(
+        string="Cap", digits=(16, 2), help="Maximum per beneficiary and cycle; 0 means no cap."
+    )
+    cycle_frequency = fields.Selection(
+        [
+            ("monthly", "Monthly"),
+            ("quarterly", "Quarterly"),
+            ("yearly", "Yearly"),
+            ("one_off", "One-off"),
+        ],
+        required=True,
+        default="monthly",
+    )
+    default_channel = fields.Selection(
+        selection="_selection_channel", default="bank_transfer", required=True
+    )
+    four_eyes = fields.Boolean(
+        string="Four-eyes Approval",
+        help="The user who generated entitlements may not approve them.",
+    )
+    membership_ids = fields.One2many("g2p.br.program.membership", "program_id")
+    cycle_ids = fields.One2many("g2p.br.cycle", "program_id")
+
+    _sql_constraints = [
+        ("code_unique", "unique(code)", "A program with this code exists already."),
+        ("amounts_positive",
+         "CHECK(base_amount >= 0 AND amount_per_member >= 0 AND max_amount >= 0)",
+         "Amounts of the entitlement rule cannot be negative."),
+    ]
+
+    @api.model
+    def _selection_channel(self):
+        return self.env["g2p.br.disbursement"]._fields["channel"].selection
+
+    # ------------------------------------------------------------------
+    # Constraints
+    # ------------------------------------------------------------------
+    @api.constrains("eligibility_domain")
+    def _check_eligibility_domain(self):
+        for program in self:
+            try:
+                program._get_eligibility_domain()
+                self.env["g2p.br.beneficiary"]._where_calc(program._get_eligibility_domain())
+            except Exception as err:
+                raise ValidationError(
+                    _("The eligibility rule of %(program)s is not a valid domain: %(err)s",
+                      program=program.name, err=err)
+                ) from err
+
+    @api.constrains("benefit_kind", "item_id")
+    def _check_item(self):
+        for program in self:
+            if program.benefit_kind == "in_kind" and not program.item_id:
+                raise ValidationError(_("An in-kind program needs an item."))
+
+    # ------------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------------
+    def write(self, vals):
+        if "state" in vals:
+            self._check_state_transition(vals["state"])
+        return super().write(vals)
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+    def action_activate(self):
+        self.write({"state": "active"})
+
+    def action_end(self):
+        self.write({"state": "ended"})
+
+    def action_enroll_eligible(self):
+        self.ensure_one()
+        self._check_active()
+        return self._run_bulk(
+            "_enroll_eligible", self._count_eligible(), _("Enroll eligible beneficiaries")
+        )
+
+    def action_verify_eligibility(self):
+        self.ensure_one()
+        self._check_active()
+        size = self.env["g2p.br.program.membership"].search_count(
+            [("program_id", "=", self.id)]
+        )
+        return self._run_bulk("verify_eligibility", size, _("Verify eligibility"))
+
+    def action_create_next_cycle(self):
+        self.ensure_one()
+        self._check_active()
+        cycle = self._create_next_cycle()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "g2p.br.cycle",
+            "res_id": cycle.id,
+            "view_mode": "form",
+        }
+
+    # ------------------------------------------------------------------
+    # Business methods
+    # ------------------------------------------------------------------
+    def _check_state_transition(self, new_state):
+        for program in self:
+            if new_state != program.state and new_state not in PROGRAM_TRANSITIONS[program.state]:
+                raise UserError(
+                    _("Program %(program)s cannot go from %(old)s to %(new)s.",
+                      program=program.name, old=program.state, new=new_state)
+                )
+
+    def _check_active(self):
+        for program in self:
+            if program.state != "active":
+                raise UserError(_("Program %s is not active.", program.name))
+
+    def _get_eligibility_domain(self):
+        """The full domain of eligible beneficiaries: the rule, the target kind
+        and the program's company."""
+        self.ensure_one()
+        rule = safe_eval(self.eligibility_domain or "[]")
+        if not isinstance(rule, list | tuple):
+            raise ValidationError(_("The eligibility rule must be a list."))
+        return expression.AND(
+            [
+                list(rule),
+                [("kind", "=", self.target_type)],
+                ["|", ("company_id", "=", False), ("company_id", "=", self.company_id.id)],
+            ]
+        )
+
+    def _eligible_subquery(self, beneficiary_ids=None):
+        """SQL sub-select of the ids of active, eligible beneficiaries.
+
+        Evaluated as superuser: eligibility is a property of the registry, not
+        of what the user who clicks may browse."""
+        self.ensure_one()
+        domain = self._get_eligibility_domain()
+        if beneficiary_ids is not None:
+            domain = expression.AND([domain, [("id", "in", list(beneficiary_ids))]])
+        query = self.env["g2p.br.beneficiary"].sudo()._search(domain)
+        return query.subselect()
+
+    def _count_eligible(self):
+        self.ensure_one()
+        return self.env["g2p.br.beneficiary"].sudo().search_count(
+            self._get_eligibility_domain()
+        )
+
+    def _enroll_eligible(self):
+        """Enroll every eligible beneficiary not enrolled yet, set-based.
+
+        New memberships are inserted as enrolled; draft memberships of eligible
+        beneficiaries are enrolled and those of ineligible ones become
+        not_eligible. Exited, paused and not_eligible memberships are left to
+        :meth:`verify_eligibility` and to the program manager. Idempotent.
+        """
+        self.ensure_one()
+        Membership = self.env["g2p.br.program.membership"]
+        Membership.flush_model()
+        eligible = self._eligible_subquery()
+        today = fields.Date.context_today(self)
+        now = fields.Datetime.now()
+        cr = self.env.cr
+        # One INSERT ... SELECT instead of one ORM create per beneficiary:
+        # the ORM would take hours for a million members.
+        cr.execute(SQL(
+            """
+            INSERT INTO g2p_br_program_membership
+                (beneficiary_id, program_id, company_id, state, enrollment_date,
+                 create_uid, create_date, write_uid, write_date)
+            SELECT b.id, %(program)s, %(company)s, 'enrolled', %(today)s,
+                   %(uid)s, %(now)s, %(uid)s, %(now)s
+              FROM g2p_br_beneficiary b
+             WHERE b.id IN %(eligible)s
+            ON CONFLICT (beneficiary_id, program_id) DO NOTHING
+            """,
+            program=self.id, company=self.company_id.id, today=today,
+            uid=self.env.uid, now=now, eligible=eligible,
+        ))
+        created = cr.rowcount
+        cr.execute(SQL(
+            """
+            UPDATE g2p_br_program_membership m
+               SET state = CASE WHEN m.beneficiary_id IN %(eligible)s
+                                THEN 'enrolled' ELSE 'not_eligible' END,
+                   enrollment_date = CASE WHEN m.beneficiary_id IN %(eligible)s
+                                          THEN %(today)s ELSE m.enrollment_date END,
+                   write_uid = %(uid)s, write_date = %(now)s
+             WHERE m.program_id = %(program)s AND m.state = 'draft'
+            RETURNING m.state
+            """,
+            program=self.id, today=today, uid=self.env.uid, now=now, eligible=eligible,
+        ))
+        from_draft = [row[0] for row in cr.fetchall()]
+        Membership.invalidate_model()
+        summary = {
+            "created": created,
+            "enrolled_from_draft": from_draft.count("enrolled"),
+            "draft_not_eligible": from_draft.count("not_eligible"),
+        }
+        self.message_post(
+            body=_(
+                "Enroll eligible: %(created)s new members enrolled, %(enrolled)s draft "
+                "memberships enrolled, %(rejected)s draft memberships not eligible.",
+                created=summary["created"], enrolled=summary["enrolled_from_draft"],
+                rejected=summary["draft_not_eligible"],
+            )
+        )
+        return summary
+
+    def verify_eligibility(self, beneficiary_ids=None):
+        """Re-check eligibility of the program's members, set-based.
+
+        Enrolled members no longer eligible become not_eligible; not_eligible
+        members eligible again are enrolled. Paused, exited and draft
+        memberships are not touched. ``beneficiary_ids`` limits the check to
+        those beneficiaries (e.g. the ones a sync changed). Idempotent.
+        """
+        self.ensure_one()
+        Membership = self.env["g2p.br.program.membership"]
+        Membership.flush_model()
+        self.env["g2p.br.beneficiary"].flush_model()
+        eligible = self._eligible_subquery(beneficiary_ids)
+        scope = SQL()
+        if beneficiary_ids is not None:
+            scope = SQL("AND m.beneficiary_id IN %s", tuple(beneficiary_ids) or (None,))
+        cr = self.env.cr
+        now = fields.Datetime.now()
+        # Set-based state moves; the allowed source states are in the WHERE.
+        cr.execute(SQL(
+            """
+            UPDATE g2p_br_program_membership m
+               SET state = 'not_eligible', write_uid = %(uid)s, write_date = %(now)s
+             WHERE m.program_id = %(program)s AND m.state = 'enrolled' %(scope)s
+               AND m.beneficiary_id NOT IN %(eligible)s
+            """,
+            program=self.id, uid=self.env.uid, now=now, eligible=eligible, scope=scope,
+        ))
+        lost = cr.rowcount
+        cr.execute(SQL(
+            """
+            UPDATE g2p_br_program_membership m
+               SET state = 'enrolled', write_uid = %(uid)s, write_date = %(now)s,
+                   enrollment_date = COALESCE(m.enrollment_date, %(today)s)
+             WHERE m.program_id = %(program)s AND m.state = 'not_eligible' %(scope)s
+               AND m.beneficiary_id IN %(eligible)s
+            """,
+            program=self.id, uid=self.env.uid, now=now, eligible=eligible, scope=scope,
+            today=fields.Date.context_today(self),
+        ))
+        regained = cr.rowcount
+        Membership.invalidate_model()
+        summary = {"not_eligible": lost, "enrolled": regained}
+        if lost or regained or beneficiary_ids is None:
+            self.message_post(
+                body=_(
+                    "Eligibility verified: %(lost)s members no longer eligible, "
+                    "%(regained)s members eligible again.",
+                    lost=lost, regained=regained,
+                )
+            )
+        return summary
+
+    def _entitlement_amount_sql(self, beneficiary_alias="b"):
+        """SQL expression of the amount (or quantity) one beneficiary is entitled
+        to per cycle: base + per member x group size, capped.
+
+        Override this (and :meth:`_compute_entitlement_amount`) to change the
+        entitlement rule; the set-based generation uses this expression."""
+        self.ensure_one()
+        size = SQL("COALESCE(%s.group_size, 0)", SQL.identifier(beneficiary_alias))
+        amount = SQL("(%s + %s * %s)", self.base_amount, self.amount_per_member, size)
+        if self.max_amount:
+            amount = SQL("LEAST(%s, %s)", amount, self.max_amount)
+        return SQL("ROUND((%s)::numeric, 2)", amount)
+
+    def _compute_entitlement_amount(self, beneficiary):
+        """Python twin of :meth:`_entitlement_amount_sql` for one beneficiary."""
+        self.ensure_one()
+        amount = self.base_amount + self.amount_per_member * (beneficiary.group_size or 0)
+        if self.max_amount:
+            amount = min(amount, self.max_amount)
+        return round(amount, 2)
+
+    def _create_next_cycle(self):
+        """Create the cycle that follows the last one, from the frequency."""
+        self.ensure_one()
+        last = self.env["g2p.br.cycle"].search(
+            [("program_id", "=", self.id), ("state", "!=", "cancelled")],
+            order="end_date desc",
+            limit=1,
+        )
+        if self.cycle_frequency == "one_off" and last:
+            raise UserError(_("The one-off program %s already has its cycle.", self.name))
+        start = last.end_date + relativedelta(days=1) if last else fields.Date.context_today(self)
+        end = start + FREQUENCY_DELTAS[self.cycle_frequency] - relativedelta(days=1)
+        sequence = self.env["g2p.br.cycle"].search_count([("program_id", "=", self.id)]) + 1
+        return self.env["g2p.br.cycle"].create(
+            {
+                "program_id": self.id,
+                "name": _("%(code)s cycle %(n)s", code=self.code, n=sequence),
+                "start_date": start,
+                "end_date": end,
+            }
+        )
+
+    # ------------------------------------------------------------------
+    # Queries
+    # ------------------------------------------------------------------
+    def get_totals(self):
+        """Members by state and amounts entitled vs disbursed (approved or
+        expired entitlements), for one program."""
+        self.ensure_one()
+        return self._totals([("program_id", "=", self.id)], [("program_id", "=", self.id)])
+
+    def _totals(self, membership_domain, entitlement_domain):
+        self.ensure_one()
+        value_field = "amount" if self.benefit_kind == "cash" else "quantity"
+        members = {
+            state: count
+            for state, count in self.env["g2p.br.program.membership"]._read_group(
+                membership_domain, ["state"], ["__count"]
+            )
+        }
+        counted = expression.AND(
+            [entitlement_domain, [("state", "in", ("approved", "expired"))]]
+        )
+        [(entitled, disbursed)] = self.env["g2p.br.entitlement"]._read_group(
+            counted, [], [f"{value_field}:sum", "disbursed_total:sum"]
+        )
+        return {
+            "members": members,
+            "entitled": entitled or 0.0,
+            "disbursed": disbursed or 0.0,
+        }

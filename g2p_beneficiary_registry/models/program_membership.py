@@ -1,0 +1,148 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from ..utils import iso
+
+# Moves a user (or code) may make with write(); the eligibility re-check moves
+# enrolled <-> not_eligible in bulk with the same rules (see verify_eligibility).
+MEMBERSHIP_TRANSITIONS = {
+    "draft": {"enrolled", "not_eligible"},
+    "enrolled": {"paused", "exited", "not_eligible"},
+    "paused": {"enrolled", "exited"},
+    "not_eligible": {"enrolled"},
+    "exited": set(),
+}
+
+
+class G2pBrProgramMembership(models.Model):
+    _name = "g2p.br.program.membership"
+    _description = "Program Membership"
+    _order = "id desc"
+
+    beneficiary_id = fields.Many2one(
+        "g2p.br.beneficiary", required=True, ondelete="restrict", index=True
+    )
+    program_id = fields.Many2one(
+        "g2p.br.program", required=True, ondelete="cascade", index=True
+    )
+    company_id = fields.Many2one(
+        related="program_id.company_id", store=True, index=True
+    )
+    beneficiary_kind = fields.Selection(related="beneficiary_id.kind")
+    state = fields.Selection(
+        [
+            ("draft", "Draft"),
+            ("enrolled", "Enrolled"),
+            ("paused", "Paused"),
+            ("exited", "Exited"),
+            ("not_eligible", "Not Eligible"),
+        ],
+        required=True,
+        default="draft",
+        readonly=True,
+        index=True,
+        copy=False,
+    )
+    enrollment_date = fields.Date(readonly=True, copy=False)
+    exit_date = fields.Date(readonly=True, copy=False)
+    exit_reason = fields.Char(copy=False)
+
+    _sql_constraints = [
+        (
+            "beneficiary_program_unique",
+            "unique(beneficiary_id, program_id)",
+            "The beneficiary is already a member of this program.",
+        ),
+    ]
+
+    @api.depends("beneficiary_id", "program_id")
+    def _compute_display_name(self):
+        for rec in self:
+            rec.display_name = f"{rec.program_id.code} / {rec.beneficiary_id.sr_id}"
+
+    # ------------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------------
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("state", "draft") not in ("draft",):
+                raise UserError(
+                    _("A membership starts as draft; enroll it to change its state.")
+                )
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if "state" in vals:
+            self._check_transition(vals["state"])
+            if vals["state"] == "enrolled":
+                self._check_eligible()
+        return super().write(vals)
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+    def action_enroll(self):
+        today = fields.Date.context_today(self)
+        for membership in self:
+            values = {"state": "enrolled"}
+            if not membership.enrollment_date:
+                values["enrollment_date"] = today
+            membership.write(values)
+
+    def action_pause(self):
+        self.write({"state": "paused"})
+
+    def action_resume(self):
+        self.write({"state": "enrolled"})
+
+    def action_exit(self, reason=None):
+        reason = reason or self.env.context.get("exit_reason")
+        if not reason:
+            raise UserError(_("Give a reason to exit a member from a program."))
+        self.write(
+            {
+                "state": "exited",
+                "exit_date": fields.Date.context_today(self),
+                "exit_reason": reason,
+            }
+        )
+
+    # ------------------------------------------------------------------
+    # Business methods
+    # ------------------------------------------------------------------
+    def _check_transition(self, new_state):
+        labels = dict(self._fields["state"]._description_selection(self.env))
+        for membership in self:
+            old = membership.state
+            if new_state != old and new_state not in MEMBERSHIP_TRANSITIONS[old]:
+                raise UserError(
+                    _("Membership %(name)s cannot go from %(old)s to %(new)s.",
+                      name=membership.display_name, old=labels[old],
+                      new=labels.get(new_state, new_state))
+                )
+
+    def _check_eligible(self):
+        """Only an eligible, active beneficiary can be enrolled."""
+        for program, memberships in self.grouped("program_id").items():
+            eligible = self.env["g2p.br.beneficiary"].sudo().search(
+                program._get_eligibility_domain()
+                + [("id", "in", memberships.beneficiary_id.ids)]
+            )
+            refused = memberships.beneficiary_id - eligible
+            if refused:
+                raise UserError(
+                    _("%(who)s not eligible for %(program)s.",
+                      who=", ".join(refused.mapped("sr_id")[:10]), program=program.name)
+                )
+
+    def _to_dict(self):
+        self.ensure_one()
+        return {
+            "program_code": self.program_id.code,
+            "program_name": self.program_id.name,
+            "state": self.state,
+            "enrollment_date": iso(self.enrollment_date),
+            "exit_date": iso(self.exit_date),
+            "exit_reason": self.exit_reason or None,
+        }
