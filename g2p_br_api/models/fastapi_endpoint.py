@@ -1,0 +1,66 @@
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.exceptions import RequestValidationError
+from odoo import fields, models
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+
+from ..dependencies import forbid_unknown_query_params
+from ..error_handlers import (
+    ClientErrorMiddleware,
+    http_exception_handler,
+    validation_exception_handler,
+)
+
+API_DESCRIPTION = """
+Read access to the Beneficiary Registry (enrollments, entitlements,
+disbursements) and disbursement status reporting for payment providers.
+
+Authenticate with the key of an API client, as `Authorization: Bearer <key>`
+or `X-API-Key: <key>`. Each client runs as its own Odoo user: it only sees the
+programs it is assigned to; anything else answers 404.
+"""
+
+
+class FastapiEndpoint(models.Model):
+    _inherit = "fastapi.endpoint"
+
+    app = fields.Selection(
+        selection_add=[("g2p_br_api", "Beneficiary Registry API")],
+        ondelete={"g2p_br_api": "cascade"},
+    )
+
+    def _get_fastapi_routers(self) -> list[APIRouter]:
+        if self.app == "g2p_br_api":
+            from ..routers import ALL_ROUTERS
+
+            return list(ALL_ROUTERS)
+        return super()._get_fastapi_routers()
+
+    def _get_fastapi_app_middlewares(self) -> list[Middleware]:
+        middlewares = super()._get_fastapi_app_middlewares()
+        if self.app == "g2p_br_api":
+            middlewares = [*middlewares, Middleware(ClientErrorMiddleware)]
+        return middlewares
+
+    def _get_fastapi_app_dependencies(self) -> list[Depends]:
+        dependencies = super()._get_fastapi_app_dependencies()
+        if self.app == "g2p_br_api":
+            dependencies = [*dependencies, Depends(forbid_unknown_query_params)]
+        return dependencies
+
+    def _prepare_fastapi_app_params(self) -> dict[str, Any]:
+        params = super()._prepare_fastapi_app_params()
+        if self.app == "g2p_br_api":
+            params.update(
+                version="1.0.0",
+                description=self.description or API_DESCRIPTION,
+                # cleared by odoo.addons.fastapi when served (the middleware
+                # then answers); kept for test clients built from _get_app()
+                exception_handlers={
+                    HTTPException: http_exception_handler,
+                    RequestValidationError: validation_exception_handler,
+                },
+            )
+        return params

@@ -1,0 +1,115 @@
+"""A small, self-contained BR dataset built through the core's models.
+
+Used by the demo data (prefix ``DEMO``) and by the tests and the benchmark
+(their own prefixes), so that the API always has programs, members,
+entitlements and disbursements to show, whatever else is in the database.
+"""
+
+from datetime import date
+
+from odoo import Command, api, models
+
+DEMO_KEY = "brk_d3e0a1b2_demo-key-for-local-testing-only-0000"
+
+
+class G2pBrApiDemo(models.AbstractModel):
+    _name = "g2p.br.api.demo"
+    _description = "BR API demo and test dataset"
+
+    @api.model
+    def _get_identifier_type(self, code, name):
+        IdType = self.env["g2p.br.identifier.type"].with_context(active_test=False)
+        return IdType.search([("code", "=", code)], limit=1) or IdType.create(
+            {"code": code, "name": name}
+        )
+
+    @api.model
+    def _create_dataset(self, prefix, members=(2, 1), cycle_start=date(2026, 11, 1)):
+        """Two active cash programs ``<prefix>-A`` and ``<prefix>-B`` with
+        ``members[0]`` and ``members[1]`` enrolled individuals, one approved
+        cycle each with entitlements and pending disbursements.
+
+        Beneficiaries have SR ids ``<prefix>-SR-<program>-<n>`` and a national id
+        (identifier type ``NID``) ``<prefix>-NID-<program>-<n>``.
+        Returns a dict of the records created.
+        """
+        env = self.env(context=dict(self.env.context, tracking_disable=True))
+        nid = self._get_identifier_type("NID", "National ID")
+        region = f"{prefix}-REGION"
+        result = {"identifier_type": nid, "programs": {}, "beneficiaries": {}}
+        for letter, count in zip("AB", members, strict=True):
+            code = f"{prefix}-{letter}"
+            program = env["g2p.br.program"].create(
+                {
+                    "code": code,
+                    "name": f"{prefix} program {letter}",
+                    "description": f"<p>Demo cash program {letter}</p>",
+                    "target_type": "individual",
+                    "benefit_kind": "cash",
+                    "base_amount": 50.0,
+                    "cycle_frequency": "monthly",
+                    "eligibility_domain": repr([("region_code", "=", region)]),
+                    "user_ids": [Command.set([])],
+                }
+            )
+            beneficiaries = env["g2p.br.beneficiary"].create(
+                [
+                    {
+                        "sr_id": f"{prefix}-SR-{letter}-{n}",
+                        "kind": "individual",
+                        "sex": "female" if n % 2 else "male",
+                        "birth_date": date(1980 + n, 1, 1),
+                        "region_code": region,
+                        "identifier_ids": [
+                            Command.create(
+                                {
+                                    "type_id": nid.id,
+                                    "value": f"{prefix}-NID-{letter}-{n}",
+                                }
+                            )
+                        ],
+                    }
+                    for n in range(1, count + 1)
+                ]
+            )
+            memberships = env["g2p.br.program.membership"].create(
+                [
+                    {"beneficiary_id": b.id, "program_id": program.id}
+                    for b in beneficiaries
+                ]
+            )
+            program.action_activate()
+            memberships.action_enroll()
+            cycle = env["g2p.br.cycle"].create(
+                {
+                    "program_id": program.id,
+                    "name": f"{code} {cycle_start:%Y-%m}",
+                    "start_date": cycle_start,
+                    "end_date": cycle_start.replace(day=28),
+                }
+            )
+            cycle.action_generate_entitlements()
+            cycle.action_to_approve()
+            cycle.action_approve_entitlements()
+            cycle.action_create_disbursements()
+            result["programs"][letter] = program
+            result["beneficiaries"][letter] = beneficiaries
+            result.setdefault("cycles", {})[letter] = cycle
+        return result
+
+    @api.model
+    def _create_demo_data(self):
+        """Demo data: the dataset, and an API client limited to ``DEMO-A``."""
+        if (
+            self.env["g2p.br.program"]
+            .with_context(active_test=False)
+            .search_count([("code", "=", "DEMO-A")])
+        ):
+            return True  # loaded already (module update)
+        data = self._create_dataset("DEMO", members=(3, 2))
+        user = self.env.ref("g2p_br_api.user_br_api_demo_client")
+        data["programs"]["A"].write({"user_ids": [Command.link(user.id)]})
+        client = self.env.ref("g2p_br_api.api_client_demo")
+        _brk, prefix, secret = DEMO_KEY.split("_", 2)
+        client._set_new_key(secret=secret, prefix=prefix)
+        return True

@@ -1,0 +1,506 @@
+"""Service layer of the BR API.
+
+Every method runs in the environment of the authenticated client's user
+(never ``sudo()``): the user's groups and the core's record rules decide what
+exists.  A record the user cannot see is reported as ``None`` (answered 404 by
+the routers, so that its existence is not revealed).  Methods return plain
+JSON-friendly data shaped like the response schemas.
+"""
+
+import time
+import uuid
+from collections import Counter
+from datetime import UTC, datetime
+
+from odoo import api, models
+from odoo.tools import html2plaintext
+
+DISBURSEMENT_WRITER_GROUP = "g2p_br_api.group_br_api_disbursement_writer"
+DCI_SENDER_ID = "beneficiary-registry"
+DCI_PROGRAMME_KEYS = (
+    "programme_identifier.program.programme_identifier",
+    "programme_identifier.programme.programme_identifier",
+    "programme_identifier",
+    "program_identifier",
+    "programme_code",
+)
+DCI_PERSON_TYPE_KEYS = ("person_identifier_type", "identifier_type", "type")
+
+
+def _none(value):
+    """Odoo returns False for empty values; the API says null."""
+    return None if value is False else value
+
+
+def _page(total, limit, offset, items):
+    return {"total": total, "limit": limit, "offset": offset, "items": items}
+
+
+class DciQueryError(ValueError):
+    """An enrolled query the BR cannot answer (reported as ``rjct``)."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class G2pBrApiService(models.AbstractModel):
+    _name = "g2p.br.api.service"
+    _description = "BR API service"
+
+    # ------------------------------------------------------------------
+    # beneficiaries
+    # ------------------------------------------------------------------
+    @api.model
+    def _find_beneficiary(self, id_type, id_value):
+        return self.env["g2p.br.beneficiary"].find_by_identifier(id_type, id_value)
+
+    @api.model
+    def _enrollment(self, values):
+        return {
+            "program": values.get("program_code"),
+            "program_name": values.get("program_name") or "",
+            "state": values.get("state"),
+            "enrollment_date": _none(values.get("enrollment_date")),
+            "exit_date": _none(values.get("exit_date")),
+            "exit_reason": _none(values.get("exit_reason")),
+        }
+
+    @api.model
+    def _entitlement(self, values):
+        return {
+            "id": values.get("id"),
+            "program": values.get("program_code"),
+            "cycle_id": _none(values.get("cycle_id")),
+            "cycle": _none(values.get("cycle_name")),
+            "kind": values.get("benefit_kind"),
+            "amount": _none(values.get("amount")),
+            "currency": _none(values.get("currency")),
+            "quantity": _none(values.get("quantity")),
+            "unit": _none(values.get("unit")),
+            "item": _none(values.get("item")),
+            "state": values.get("state"),
+            "valid_from": _none(values.get("valid_from")),
+            "valid_until": _none(values.get("valid_until")),
+            "disbursed_total": values.get("disbursed_total") or 0.0,
+            "remaining": values.get("remaining") or 0.0,
+            "disbursement_status": _none(values.get("disbursement_status")),
+            "disbursements": [
+                {
+                    "reference": d.get("reference"),
+                    "channel": _none(d.get("channel")),
+                    "amount": _none(d.get("amount")),
+                    "quantity": _none(d.get("quantity")),
+                    "status": d.get("status"),
+                    "status_time": _none(d.get("status_time")),
+                    "failure_reason": _none(d.get("failure_reason")),
+                }
+                for d in values.get("disbursements") or []
+            ],
+        }
+
+    @api.model
+    def beneficiary_detail(self, id_type, id_value):
+        beneficiary = self._find_beneficiary(id_type, id_value)
+        if not beneficiary:
+            return None
+        summary = beneficiary.get_summary()
+        enrollments = [self._enrollment(e) for e in beneficiary.get_enrollments()]
+        entitlements = beneficiary.get_entitlements()["items"]
+        return {
+            "sr_id": summary["sr_id"],
+            "kind": summary["kind"],
+            "active": summary["active"],
+            "identifiers": summary["identifiers"],
+            "sex": summary.get("sex"),
+            "birth_date": summary.get("birth_date"),
+            "region_code": summary.get("region_code"),
+            "group_size": summary.get("group_size"),
+            "poverty_score": summary.get("poverty_score"),
+            "disability": bool(summary.get("disability")),
+            "household_sr_id": summary.get("group_sr_id"),
+            "sr_updated_at": summary.get("sr_updated_at"),
+            "synced_at": summary.get("synced_at"),
+            "enrollments": enrollments,
+            "entitlements": {
+                "total": len(entitlements),
+                "by_state": dict(Counter(e["state"] for e in entitlements)),
+                "by_disbursement_status": dict(
+                    Counter(
+                        e["disbursement_status"]
+                        for e in entitlements
+                        if e.get("disbursement_status")
+                    )
+                ),
+            },
+        }
+
+    @api.model
+    def beneficiary_enrollments(self, id_type, id_value, state, limit, offset):
+        beneficiary = self._find_beneficiary(id_type, id_value)
+        if not beneficiary:
+            return None
+        enrollments = beneficiary.get_enrollments(state=state)
+        items = [self._enrollment(e) for e in enrollments[offset : offset + limit]]
+        return _page(len(enrollments), limit, offset, items)
+
+    @api.model
+    def beneficiary_entitlements(
+        self, id_type, id_value, program, cycle, state, limit, offset
+    ):
+        beneficiary = self._find_beneficiary(id_type, id_value)
+        if not beneficiary:
+            return None
+        # Odoo reads limit=0 as "no limit": ask for one row, keep none
+        result = beneficiary.get_entitlements(
+            program=program,
+            cycle=cycle,
+            state=state,
+            limit=max(limit, 1),
+            offset=offset,
+        )
+        items = [self._entitlement(e) for e in result["items"][:limit]]
+        return _page(result["total"], limit, offset, items)
+
+    # ------------------------------------------------------------------
+    # programs
+    # ------------------------------------------------------------------
+    @api.model
+    def _program_values(self, program):
+        item = program.item_id
+        return {
+            "code": program.code,
+            "name": program.name,
+            "state": program.state,
+            "target_type": _none(program.target_type),
+            "benefit_kind": _none(program.benefit_kind),
+            "currency": program.currency_id.name
+            if program.benefit_kind == "cash"
+            else None,
+            "item": item.code or None,
+            "unit": item.unit or None,
+            "cycle_frequency": _none(program.cycle_frequency),
+        }
+
+    @api.model
+    def _totals(self, totals):
+        return {
+            "members": dict(totals.get("members") or {}),
+            "entitled": totals.get("entitled") or 0.0,
+            "disbursed": totals.get("disbursed") or 0.0,
+        }
+
+    @api.model
+    def _find_program(self, code):
+        return self.env["g2p.br.program"].search([("code", "=", code)], limit=1)
+
+    @api.model
+    def _search_page(self, model, domain, limit, offset, order=None):
+        Model = self.env[model]
+        total = Model.search_count(domain)
+        if not limit or offset >= total:
+            return total, Model.browse()
+        return total, Model.search(domain, limit=limit, offset=offset, order=order)
+
+    @api.model
+    def programs(self, state, limit, offset):
+        domain = [("state", "=", state)] if state else []
+        total, programs = self._search_page(
+            "g2p.br.program", domain, limit, offset, order="code, id"
+        )
+        items = [self._program_values(p) for p in programs]
+        return _page(total, limit, offset, items)
+
+    @api.model
+    def program_detail(self, code):
+        program = self._find_program(code)
+        if not program:
+            return None
+        values = self._program_values(program)
+        values["description"] = (
+            html2plaintext(program.description) if program.description else None
+        )
+        values["totals"] = self._totals(program.get_totals())
+        return values
+
+    @api.model
+    def program_enrollments(self, code, state, limit, offset):
+        program = self._find_program(code)
+        if not program:
+            return None
+        domain = [("program_id", "=", program.id)]
+        if state:
+            domain.append(("state", "=", state))
+        total, memberships = self._search_page(
+            "g2p.br.program.membership", domain, limit, offset, order="id"
+        )
+        items = [
+            {
+                "sr_id": m.beneficiary_id.sr_id,
+                "kind": _none(m.beneficiary_id.kind),
+                "state": m.state,
+                "enrollment_date": _none(m.enrollment_date),
+                "exit_date": _none(m.exit_date),
+                "exit_reason": _none(m.exit_reason),
+            }
+            for m in memberships
+        ]
+        return _page(total, limit, offset, items)
+
+    @api.model
+    def program_cycles(self, code, state, limit, offset):
+        program = self._find_program(code)
+        if not program:
+            return None
+        domain = [("program_id", "=", program.id)]
+        if state:
+            domain.append(("state", "=", state))
+        total, cycles = self._search_page(
+            "g2p.br.cycle", domain, limit, offset, order="start_date, id"
+        )
+        items = [
+            {
+                "id": c.id,
+                "name": c.name,
+                "start_date": _none(c.start_date),
+                "end_date": _none(c.end_date),
+                "state": c.state,
+                "totals": self._totals(c.get_totals()),
+            }
+            for c in cycles
+        ]
+        return _page(total, limit, offset, items)
+
+    # ------------------------------------------------------------------
+    # disbursements
+    # ------------------------------------------------------------------
+    @api.model
+    def can_write_disbursement_status(self):
+        return self.env.user.has_group(DISBURSEMENT_WRITER_GROUP)
+
+    @api.model
+    def _log_write_call(self, endpoint, vals):
+        vals.update(
+            client_id=self.env.context.get("br_api_client_id"),
+            user_id=self.env.uid,
+            method="POST",
+            endpoint=endpoint,
+        )
+        return self.env["g2p.br.api.call.log"]._record_call(vals)
+
+    @api.model
+    def log_forbidden_call(self, endpoint, item_count):
+        self._log_write_call(
+            endpoint,
+            {"status_code": 403, "outcome": "forbidden", "item_count": item_count},
+        )
+
+    @api.model
+    def disbursement_status_updates(self, endpoint, items):
+        """Apply a batch of status updates (``items`` as the core expects them)."""
+        started = time.monotonic()
+        results = self.env["g2p.br.disbursement"].apply_status_updates(items)
+        counts = Counter(r.get("result") for r in results)
+        summary = {key: counts.get(key, 0) for key in ("applied", "unchanged", "error")}
+        if not summary["error"]:
+            outcome = "ok"
+        elif summary["error"] == len(results):
+            outcome = "failed"
+        else:
+            outcome = "partial"
+        error_codes = Counter(
+            r.get("code") for r in results if r.get("result") == "error"
+        )
+        self._log_write_call(
+            endpoint,
+            {
+                "status_code": 200,
+                "outcome": outcome,
+                "item_count": len(items),
+                "applied_count": summary["applied"],
+                "unchanged_count": summary["unchanged"],
+                "error_count": summary["error"],
+                "duration_ms": int((time.monotonic() - started) * 1000),
+                "detail": ", ".join(f"{code}: {n}" for code, n in error_codes.items())
+                or False,
+            },
+        )
+        return {
+            "summary": summary,
+            "results": [
+                {
+                    "reference": r.get("reference"),
+                    "result": r.get("result"),
+                    "code": _none(r.get("code")),
+                    "message": _none(r.get("message")),
+                }
+                for r in results
+            ],
+        }
+
+    # ------------------------------------------------------------------
+    # DCI IBR enrolled query
+    # ------------------------------------------------------------------
+    @api.model
+    def _dci_scalar(self, value, what):
+        if isinstance(value, dict):
+            if set(value) != {"eq"}:
+                raise DciQueryError(
+                    "rjct.query.invalid", f"{what}: only the 'eq' operator is supported"
+                )
+            value = value["eq"]
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise DciQueryError("rjct.query.invalid", f"{what} must be a string")
+        value = str(value).strip()
+        if not value or len(value) > 256 or "\x00" in value:
+            raise DciQueryError("rjct.query.invalid", f"{what} is not a valid value")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise DciQueryError(
+                "rjct.query.invalid", f"{what} is not valid text"
+            ) from exc
+        return value
+
+    @api.model
+    def _dci_parse_query(self, query_type, query):
+        """Return ``(person_value, person_type or None, programme or None)``."""
+        conditions = {}
+        if query_type == "expression" or isinstance(query, list):
+            expressions = query if isinstance(query, list) else [query]
+            for expression in expressions:
+                name = expression.get("attribute_name")
+                operator = expression.get("operator", "eq")
+                if not isinstance(name, str) or operator != "eq":
+                    raise DciQueryError(
+                        "rjct.query.invalid",
+                        "expressions need an attribute_name and the 'eq' operator",
+                    )
+                conditions[name] = expression.get("attribute_value")
+        else:
+            conditions = dict(query)
+            if "value" in conditions and "person_identifier" not in conditions:
+                conditions["person_identifier"] = conditions.pop("value")
+        if "person_identifier" not in conditions:
+            raise DciQueryError(
+                "rjct.query.invalid", "the query needs a person_identifier"
+            )
+        person = self._dci_scalar(conditions["person_identifier"], "person_identifier")
+        person_type = next(
+            (
+                self._dci_scalar(conditions[key], key)
+                for key in DCI_PERSON_TYPE_KEYS
+                if key in conditions
+            ),
+            None,
+        )
+        programme = next(
+            (
+                self._dci_scalar(conditions[key], key)
+                for key in DCI_PROGRAMME_KEYS
+                if key in conditions
+            ),
+            None,
+        )
+        return person, person_type, programme
+
+    @api.model
+    def _dci_find_person(self, value, id_type):
+        if id_type:
+            return self._find_beneficiary(id_type, value)
+        beneficiary = self._find_beneficiary("sr", value)
+        if beneficiary:
+            return beneficiary
+        beneficiaries = (
+            self.env["g2p.br.beneficiary.identifier"]
+            .search([("value", "=", value)], limit=2)
+            .beneficiary_id
+        )
+        if len(beneficiaries) > 1:
+            raise DciQueryError(
+                "rjct.person_identifier.ambiguous",
+                "several people have this identifier value: give person_identifier_type",
+            )
+        return beneficiaries
+
+    @api.model
+    def dci_enrolled(self, request):
+        """Answer a DCI IBR ``enrolled`` query (``request``: the parsed envelope)."""
+        header = request["header"]
+        message = request["message"]
+        now = datetime.now(UTC)
+        item = {
+            "reference_id": header["message_id"],
+            "timestamp": now,
+            "status": "succ",
+            "status_reason_code": None,
+            "status_reason_message": None,
+            "enrolled_status": "no",
+            "programmes": [],
+        }
+        try:
+            if header.get("is_msg_encrypted"):
+                raise DciQueryError(
+                    "rjct.encryption.not_supported",
+                    "encrypted messages are not supported",
+                )
+            if header.get("action") not in ("search", "enrolled"):
+                raise DciQueryError(
+                    "rjct.action.not_supported", "action must be 'search' or 'enrolled'"
+                )
+            criteria = message["enrolled_criteria"]
+            if criteria.get("query_type") == "predicate":
+                raise DciQueryError(
+                    "rjct.query_type.not_supported",
+                    "predicate queries are not supported",
+                )
+            person, person_type, programme = self._dci_parse_query(
+                criteria.get("query_type"), criteria["query"]
+            )
+            beneficiary = self._dci_find_person(person, person_type)
+            if beneficiary:
+                enrollments = [
+                    e
+                    for e in beneficiary.get_enrollments(state="enrolled")
+                    if not programme or e.get("program_code") == programme
+                ]
+                item["enrolled_status"] = "yes" if enrollments else "no"
+                item["programmes"] = [
+                    {
+                        "programme_identifier": e.get("program_code"),
+                        "programme_name": e.get("program_name") or "",
+                        "enrolment_status": e.get("state"),
+                        "enrolment_date": _none(e.get("enrollment_date")),
+                    }
+                    for e in enrollments
+                ]
+        except DciQueryError as error:
+            item.update(
+                status="rjct",
+                status_reason_code=error.code,
+                status_reason_message=error.message,
+                enrolled_status=None,
+            )
+        return {
+            "signature": None,
+            "header": {
+                "version": "1.0.0",
+                "message_id": str(uuid.uuid4()),
+                "message_ts": now,
+                "action": header.get("action") or "search",
+                "status": item["status"],
+                "status_reason_code": item["status_reason_code"],
+                "status_reason_message": item["status_reason_message"],
+                "total_count": 1,
+                "completed_count": 1,
+                "sender_id": DCI_SENDER_ID,
+                "receiver_id": header.get("sender_id"),
+                "is_msg_encrypted": False,
+            },
+            "message": {
+                "transaction_id": message["transaction_id"],
+                "correlation_id": str(uuid.uuid4()),
+                "enrolled_response": [item],
+            },
+        }

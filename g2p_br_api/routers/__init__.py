@@ -1,0 +1,6 @@
+from .beneficiaries import router as beneficiaries_router
+from .dci import router as dci_router
+from .disbursements import router as disbursements_router
+from .programs import router as programs_router
+
+ALL_ROUTERS = (beneficiaries_router, programs_router, disbursements_router, dci_router)

@@ -1,0 +1,79 @@
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from odoo.api import Environment
+
+from ..dependencies import authenticated_env
+from ..schemas import BeneficiaryDetail, Code, Enrollments, Entitlements
+from .common import (
+    DEFAULT_LIMIT,
+    NOT_FOUND,
+    UNAUTHORIZED,
+    IdType,
+    IdValue,
+    Limit,
+    Offset,
+    found,
+)
+
+router = APIRouter(
+    prefix="/beneficiaries", tags=["beneficiaries"], responses=UNAUTHORIZED | NOT_FOUND
+)
+
+MembershipState = Literal["draft", "enrolled", "paused", "exited", "not_eligible"]
+EntitlementState = Literal[
+    "draft", "pending_approval", "approved", "rejected", "cancelled", "expired"
+]
+
+
+@router.get("/{id_type}/{id_value}", response_model=BeneficiaryDetail)
+def get_beneficiary(
+    id_type: IdType,
+    id_value: IdValue,
+    env: Annotated[Environment, Depends(authenticated_env)],
+):
+    """A beneficiary with its identifiers, minimal demographics, enrollments and a
+    summary of its entitlements."""
+    service = env["g2p.br.api.service"]
+    return found(service.beneficiary_detail(id_type, id_value), "Beneficiary")
+
+
+@router.get("/{id_type}/{id_value}/enrollments", response_model=Enrollments)
+def get_beneficiary_enrollments(
+    id_type: IdType,
+    id_value: IdValue,
+    env: Annotated[Environment, Depends(authenticated_env)],
+    state: Annotated[MembershipState | None, Query()] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
+):
+    """The programs a beneficiary is a member of, with the membership state and
+    dates."""
+    service = env["g2p.br.api.service"]
+    return found(
+        service.beneficiary_enrollments(id_type, id_value, state, limit, offset),
+        "Beneficiary",
+    )
+
+
+@router.get("/{id_type}/{id_value}/entitlements", response_model=Entitlements)
+def get_beneficiary_entitlements(
+    id_type: IdType,
+    id_value: IdValue,
+    env: Annotated[Environment, Depends(authenticated_env)],
+    program: Annotated[Code | None, Query(description="Program code")] = None,
+    cycle: Annotated[
+        int | None, Query(ge=1, le=2**31 - 1, description="Cycle id")
+    ] = None,
+    state: Annotated[EntitlementState | None, Query()] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
+):
+    """Entitlements of a beneficiary with their disbursements."""
+    service = env["g2p.br.api.service"]
+    return found(
+        service.beneficiary_entitlements(
+            id_type, id_value, program, cycle, state, limit, offset
+        ),
+        "Beneficiary",
+    )

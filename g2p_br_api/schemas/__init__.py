@@ -1,0 +1,71 @@
+from .beneficiary import (
+    BeneficiaryDetail,
+    Disbursement,
+    Enrollment,
+    Enrollments,
+    Entitlement,
+    Entitlements,
+    EntitlementSummary,
+    Identifier,
+)
+from .common import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    MAX_OFFSET,
+    Code,
+    SafeText,
+    check_text,
+)
+from .dci import (
+    DciEnrolledRequest,
+    DciEnrolledResponse,
+)
+from .disbursement import (
+    StatusUpdateItem,
+    StatusUpdateRequest,
+    StatusUpdateResponse,
+    StatusUpdateResult,
+    StatusUpdateSummary,
+)
+from .program import (
+    Cycle,
+    Cycles,
+    Program,
+    ProgramDetail,
+    ProgramEnrollment,
+    ProgramEnrollments,
+    Programs,
+    Totals,
+)
+
+__all__ = [
+    "DEFAULT_LIMIT",
+    "MAX_LIMIT",
+    "MAX_OFFSET",
+    "BeneficiaryDetail",
+    "Code",
+    "Cycle",
+    "Cycles",
+    "DciEnrolledRequest",
+    "DciEnrolledResponse",
+    "Disbursement",
+    "Enrollment",
+    "Enrollments",
+    "Entitlement",
+    "EntitlementSummary",
+    "Entitlements",
+    "Identifier",
+    "Program",
+    "ProgramDetail",
+    "ProgramEnrollment",
+    "ProgramEnrollments",
+    "Programs",
+    "SafeText",
+    "StatusUpdateItem",
+    "StatusUpdateRequest",
+    "StatusUpdateResponse",
+    "StatusUpdateResult",
+    "StatusUpdateSummary",
+    "Totals",
+    "check_text",
+]

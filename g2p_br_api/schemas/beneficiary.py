@@ -1,0 +1,99 @@
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Schema(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Identifier(_Schema):
+    type: str = Field(description="Identifier type code")
+    value: str
+
+
+class Enrollment(_Schema):
+    program: str = Field(description="Program code")
+    program_name: str
+    state: str = Field(
+        description="Membership state: draft, enrolled, paused, exited, not_eligible"
+    )
+    enrollment_date: date | None = None
+    exit_date: date | None = None
+    exit_reason: str | None = None
+
+
+class Enrollments(_Schema):
+    total: int
+    limit: int
+    offset: int
+    items: list[Enrollment]
+
+
+class Disbursement(_Schema):
+    reference: str
+    channel: str | None = None
+    amount: float | None = None
+    quantity: float | None = None
+    status: str = Field(description="pending, sent, paid, failed or reversed")
+    status_time: datetime | None = Field(
+        None, description="When the current status was reached (UTC)"
+    )
+    failure_reason: str | None = None
+
+
+class Entitlement(_Schema):
+    id: int
+    program: str = Field(description="Program code")
+    cycle_id: int | None = None
+    cycle: str | None = Field(None, description="Cycle name")
+    kind: str = Field(description="cash or in_kind")
+    amount: float | None = Field(None, description="Cash entitlements")
+    currency: str | None = None
+    quantity: float | None = Field(None, description="In-kind entitlements")
+    unit: str | None = None
+    item: str | None = Field(None, description="Item code (in-kind)")
+    state: str
+    valid_from: date | None = None
+    valid_until: date | None = None
+    disbursed_total: float = 0.0
+    remaining: float = 0.0
+    disbursement_status: str | None = None
+    disbursements: list[Disbursement] = []
+
+
+class Entitlements(_Schema):
+    total: int
+    limit: int
+    offset: int
+    items: list[Entitlement]
+
+
+class EntitlementSummary(_Schema):
+    total: int = Field(description="Number of entitlements visible to the client")
+    by_state: dict[str, int]
+    by_disbursement_status: dict[str, int]
+
+
+class BeneficiaryDetail(_Schema):
+    sr_id: str = Field(description="Social Registry id")
+    kind: str = Field(description="individual or group")
+    active: bool
+    identifiers: list[Identifier]
+    sex: str | None = None
+    birth_date: date | None = None
+    region_code: str | None = None
+    group_size: int | None = None
+    disability: bool = False
+    poverty_score: float | None = Field(None, description="Groups only")
+    household_sr_id: str | None = Field(
+        None, description="SR id of the household of an individual"
+    )
+    sr_updated_at: datetime | None = Field(
+        None, description="Last update in the Social Registry (UTC)"
+    )
+    synced_at: datetime | None = Field(
+        None, description="Last synchronisation from the Social Registry (UTC)"
+    )
+    enrollments: list[Enrollment]
+    entitlements: EntitlementSummary
