@@ -1,0 +1,695 @@
+"""A DCI Social Registry test server (sync search API), for tests and benchmarks.
+
+Serves a generated, deterministic registry of individuals and groups (households)
+over real HTTP on 127.0.0.1 through both query dialects of the BR's SR sync:
+
+* ``predicate`` (DCI standard): ``search_criteria.query`` is a list of
+  ``{seq_num, expression1: {attribute_name, operator, attribute_value},
+  condition, expression2}``; records are DCI ``Person`` / ``Group`` objects.
+* ``graphql`` (OpenG2P Social Registry): ``search_criteria.query`` is a graphql
+  query on ``getRegistrants(isGroup, lastSyncDate, limit, offset)``; records are
+  OpenG2P registrants under ``data.reg_records.getRegistrants`` with
+  ``totalRegistrantCount``.
+
+Records are sorted by a stable key (their sequence number) and paginated
+(``page_number`` starts at 1). Authentication: none, a static bearer token, or
+OAuth2 client credentials (``POST /oauth2/token``, tokens that expire).
+
+Switches (attributes of :class:`Faults`) inject faults in the next search
+requests: slow answers, 500s, 429 with Retry-After, dropped connections,
+malformed JSON, ``rjct`` answers, 400s, records with bad fields and records
+changing between pages. :class:`SrRegistry` has a small API to mutate records
+(update, deactivate, add) for incremental pulls.
+
+Records carry personal data (names, phones, addresses) so that tests can prove
+the BR never stores it. Standard library only; usable from Odoo tests, pytest
+and the benchmark::
+
+    registry = SrRegistry(size=10_000, seed=42)
+    with DciSrServer(registry) as server:
+        url = server.base_url   # http://127.0.0.1:<port>
+"""
+
+import json
+import random
+import re
+import secrets
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+GIVEN_NAMES = (
+    "Zawadi", "Baraka", "Amani", "Imani", "Jabari", "Nyokabi", "Wanjiru", "Kamau",
+    "Achieng", "Otieno", "Makena", "Mwangi", "Njeri", "Kipchoge", "Chebet", "Auma",
+)  # fmt: skip
+SURNAMES = (
+    "Odhiambowski", "Kariukiello", "Wekesatown", "Mutuaberg", "Onyangostra",
+    "Kiplagatson", "Ndungufield", "Wambuiton", "Chepkoechry", "Omondimar",
+)  # fmt: skip
+STREETS = ("Mango Lane", "Baobab Road", "Acacia Close", "Jacaranda Way", "Tamarind Row")
+REGIONS = tuple(f"R{n:02d}" for n in range(1, 21))
+SR_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _iso(value):
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _parse_dt(value):
+    text = str(value).strip().replace("Z", "+00:00")
+    result = datetime.fromisoformat(text)
+    return result if result.tzinfo else result.replace(tzinfo=UTC)
+
+
+@dataclass
+class Registrant:
+    seq: int
+    kind: str  # individual | group
+    sr_id: str
+    uin: str
+    given_name: str
+    surname: str
+    phone: str
+    street: str
+    region_code: str
+    sex: str | None = None
+    birth_date: date | None = None
+    disability: bool = False
+    group_seq: int | None = None
+    group_size: int = 0
+    poverty_score: float = 0.0
+    active: bool = True
+    registered: datetime = SR_EPOCH
+    last_updated: datetime = SR_EPOCH
+
+
+class SrRegistry:
+    """A generated registry: ``size`` registrants, one group per 5 (a household
+    with 4 members), deterministic for a given ``seed``."""
+
+    def __init__(self, size=1000, seed=42):
+        self.rng = random.Random(seed)
+        self.lock = threading.RLock()
+        self.records = {}  # seq -> Registrant
+        self._clock = SR_EPOCH
+        n_groups = max(size // 5, 1)
+        n_individuals = size - n_groups
+        for _ in range(n_groups):
+            self._new("group")
+        groups = [r.seq for r in self.records.values()]
+        for index in range(n_individuals):
+            self._new("individual", group_seq=groups[index % len(groups)])
+        for rec in self.records.values():
+            if rec.kind == "group":
+                rec.group_size = 0
+        for rec in self.records.values():
+            if rec.group_seq:
+                self.records[rec.group_seq].group_size += 1
+
+    # -- generation and mutation ------------------------------------------------
+    def _tick(self):
+        """Monotonic SR clock: real time, but never twice the same value."""
+        now = datetime.now(UTC)
+        self._clock = max(now, self._clock + timedelta(microseconds=1))
+        return self._clock
+
+    def _new(self, kind, group_seq=None):
+        rng = self.rng
+        seq = len(self.records) + 1
+        prefix = "GRP" if kind == "group" else "IND"
+        stamp = SR_EPOCH + timedelta(seconds=seq)
+        rec = Registrant(
+            seq=seq,
+            kind=kind,
+            sr_id=f"{prefix}-{seq:07d}",
+            uin=f"{rng.randrange(10**9, 10**10)}",
+            given_name=rng.choice(GIVEN_NAMES),
+            surname=rng.choice(SURNAMES),
+            phone=f"+2547{rng.randrange(10**7, 10**8)}",
+            street=f"{rng.randrange(1, 400)} {rng.choice(STREETS)}",
+            region_code=rng.choice(REGIONS),
+            registered=stamp,
+            last_updated=stamp,
+        )
+        if kind == "individual":
+            rec.sex = rng.choice(("male", "female", "female", "male", "other"))
+            rec.birth_date = date(1940, 1, 1) + timedelta(days=rng.randrange(0, 30000))
+            rec.disability = rng.random() < 0.05
+            rec.group_seq = group_seq
+        else:
+            rec.poverty_score = round(rng.uniform(0, 10), 2)
+        self.records[seq] = rec
+        return rec
+
+    def by_sr_id(self, sr_id):
+        return next(r for r in self.records.values() if r.sr_id == sr_id)
+
+    def update(self, count=None, seqs=None, kind=None):
+        """Change the region (and poverty score / birth date) of ``count``
+        registrants (or of ``seqs``); returns their SR ids."""
+        with self.lock:
+            targets = self._pick(count, seqs, kind)
+            for rec in targets:
+                rec.region_code = REGIONS[
+                    (REGIONS.index(rec.region_code) + 1) % len(REGIONS)
+                ]
+                if rec.kind == "group":
+                    rec.poverty_score = round((rec.poverty_score + 1.5) % 10, 2)
+                else:
+                    rec.birth_date = rec.birth_date + timedelta(days=1)
+                rec.last_updated = self._tick()
+            return [r.sr_id for r in targets]
+
+    def deactivate(self, count=None, seqs=None, kind=None):
+        with self.lock:
+            targets = self._pick(count, seqs, kind, active_only=True)
+            for rec in targets:
+                rec.active = False
+                rec.last_updated = self._tick()
+            return [r.sr_id for r in targets]
+
+    def add(self, count, kind="individual"):
+        with self.lock:
+            groups = [r.seq for r in self.records.values() if r.kind == "group"]
+            added = []
+            for _ in range(count):
+                rec = self._new(
+                    kind,
+                    group_seq=self.rng.choice(groups) if kind == "individual" else None,
+                )
+                rec.registered = rec.last_updated = self._tick()
+                if rec.group_seq:
+                    self.records[rec.group_seq].group_size += 1
+                added.append(rec.sr_id)
+            return added
+
+    def _pick(self, count, seqs, kind, active_only=False):
+        if seqs is not None:
+            return [self.records[s] for s in seqs]
+        pool = [
+            r
+            for r in self.records.values()
+            if (kind is None or r.kind == kind) and (r.active or not active_only)
+        ]
+        return self.rng.sample(pool, min(count, len(pool)))
+
+    # -- querying -----------------------------------------------------------------
+    def select(self, kind, conditions=(), since=None):
+        """Registrants of ``kind`` matching every ``(attribute, op, value)``,
+        sorted by the stable key (sequence number)."""
+        with self.lock:
+            rows = [r for r in self.records.values() if r.kind == kind]
+            if since is not None:
+                rows = [r for r in rows if r.last_updated >= since]
+            for attribute, operator, value in conditions:
+                rows = [r for r in rows if _match(r, attribute, operator, value)]
+            rows.sort(key=lambda r: r.seq)
+            return rows
+
+    # -- rendering (copies taken under the lock) ------------------------------------
+    def render_dci(self, rec):
+        status = "active" if rec.active else "inactive"
+        common = {
+            "registration_date": _iso(rec.registered),
+            "last_updated": _iso(rec.last_updated),
+            "status": status,
+        }
+        if rec.kind == "group":
+            return {
+                "@type": "Group",
+                "group_identifier": [
+                    {"identifier_type": "SRID", "identifier_value": rec.sr_id},
+                    {"identifier_type": "HHID", "identifier_value": f"HH{rec.uin}"},
+                ],
+                "group_size": rec.group_size,
+                "poverty_score": rec.poverty_score,
+                "place": {
+                    "address": f"{rec.street}, {rec.region_code}",
+                    "region_code": rec.region_code,
+                },
+                "group_head_info": {
+                    "name": {"given_name": rec.given_name, "surname": rec.surname},
+                    "phone_number": [rec.phone],
+                },
+                **common,
+            }
+        group = self.records.get(rec.group_seq)
+        person = {
+            "@type": "Person",
+            "identifier": [
+                {"identifier_type": "SRID", "identifier_value": rec.sr_id},
+                {"identifier_type": "UIN", "identifier_value": rec.uin},
+            ],
+            "name": {"given_name": rec.given_name, "surname": rec.surname},
+            "sex": rec.sex,
+            "birth_date": rec.birth_date.isoformat(),
+            "address": [{"address_line1": rec.street, "region_code": rec.region_code}],
+            "phone_number": [rec.phone],
+            "is_disabled": rec.disability,
+            **common,
+        }
+        if group:
+            person["member_of"] = [
+                {"identifier_type": "SRID", "identifier_value": group.sr_id}
+            ]
+        return person
+
+    def render_graphql(self, rec):
+        group = self.records.get(rec.group_seq)
+        result = {
+            "id": rec.seq,
+            "name": f"{rec.given_name} {rec.surname}",
+            "givenName": rec.given_name,
+            "familyName": rec.surname,
+            "isGroup": rec.kind == "group",
+            "active": rec.active,
+            "regIds": [
+                {"idTypeAsStr": "SRID", "value": rec.sr_id},
+                {"idTypeAsStr": "UIN", "value": rec.uin},
+            ],
+            "phoneNumberIds": [{"phoneNo": rec.phone}],
+            "address": f"{rec.street}, {rec.region_code}",
+            "region": {"code": rec.region_code},
+            "registrationDate": _iso(rec.registered),
+            "writeDate": _iso(rec.last_updated),
+        }
+        if rec.kind == "group":
+            result.update(groupSize=rec.group_size, povertyScore=rec.poverty_score)
+        else:
+            result.update(
+                gender=(rec.sex or "").capitalize(),
+                birthdate=rec.birth_date.isoformat(),
+                disabled=rec.disability,
+                groupRegId=group.sr_id if group else None,
+            )
+        return result
+
+
+_ATTRIBUTES = {
+    "last_updated": lambda r: r.last_updated,
+    "region_code": lambda r: r.region_code,
+    "sex": lambda r: r.sex,
+    "status": lambda r: "active" if r.active else "inactive",
+    "poverty_score": lambda r: r.poverty_score,
+}
+
+
+def _match(rec, attribute, operator, value):
+    getter = _ATTRIBUTES.get(attribute)
+    if getter is None:
+        raise LookupError(attribute)
+    actual = getter(rec)
+    if attribute == "last_updated":
+        value = _parse_dt(value)
+    if operator == "in":
+        return actual in value
+    ops = {
+        "eq": lambda a, b: a == b,
+        "ge": lambda a, b: a is not None and a >= b,
+        "gt": lambda a, b: a is not None and a > b,
+        "le": lambda a, b: a is not None and a <= b,
+        "lt": lambda a, b: a is not None and a < b,
+    }
+    return ops[operator](actual, value)
+
+
+@dataclass
+class Faults:
+    """Fault switches. Counters apply to the next N search requests."""
+
+    slow: int = 0
+    slow_seconds: float = 1.0
+    status_500: int = 0
+    status_429: int = 0
+    retry_after: int = 0
+    drop: int = 0
+    malformed_json: int = 0
+    reject: int = 0
+    status_400: int = 0
+    bad_record_seqs: set = field(default_factory=set)  # rendered with bad fields
+    # page number -> callable(registry) run right after that page is served
+    after_page: dict = field(default_factory=dict)
+    # token endpoint: answer 401 to the next N token requests
+    token_401: int = 0
+
+    def take(self, name):
+        count = getattr(self, name)
+        if count:
+            setattr(self, name, count - 1)
+            return True
+        return False
+
+
+def spoil(record, variant):
+    """Return a copy of ``record`` with bad fields (several kinds of damage)."""
+    bad = dict(record)
+    if variant == 0:  # wrong date format
+        for key in ("birth_date", "birthdate"):
+            if key in bad:
+                bad[key] = "31/02/1990"
+        bad["last_updated"] = bad["writeDate"] = "yesterday"
+    elif variant == 1:  # wrong types
+        bad["sex"] = bad["gender"] = 42
+        bad["group_size"] = bad["groupSize"] = "many"
+        bad["poverty_score"] = bad["povertyScore"] = {"value": 3}
+    else:  # missing identifiers
+        bad.pop("identifier", None)
+        bad.pop("group_identifier", None)
+        bad.pop("regIds", None)
+    return bad
+
+
+_GRAPHQL_ARG = r"\b{}\s*:\s*(\"(?:[^\"\\]|\\.)*\"|[^,)\s]+)"
+
+
+def _graphql_arg(query, name):
+    match = re.search(_GRAPHQL_ARG.format(name), query)
+    return json.loads(match.group(1)) if match else None
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # clients that time out close their socket: not worth a traceback
+        pass
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "DciSrTest/1.0"
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format, *args):
+        pass
+
+    # -- helpers ---------------------------------------------------------------
+    def _send_json(self, status, payload, headers=None):
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _drop(self):
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _read_body(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    # -- routes ------------------------------------------------------------------
+    def do_POST(self):
+        srv = self.server.sr
+        body = self._read_body()
+        if self.path == srv.token_path:
+            return self._token(srv, body)
+        if self.path != srv.search_path:
+            return self._send_json(404, {"error": "not_found"})
+        return self._search(srv, body)
+
+    def _token(self, srv, body):
+        srv.log_request("token", None)
+        form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+        if srv.faults.take("token_401") or (
+            form.get("grant_type") != "client_credentials"
+            or form.get("client_id") != srv.client_id
+            or form.get("client_secret") != srv.client_secret
+        ):
+            return self._send_json(401, {"error": "invalid_client"})
+        token = secrets.token_urlsafe(24)
+        with srv.lock:
+            srv.tokens[token] = time.monotonic() + srv.token_ttl
+        return self._send_json(
+            200,
+            {
+                "access_token": token,
+                "token_type": "Bearer",
+                "expires_in": srv.token_ttl,
+            },
+        )
+
+    def _authorized(self, srv):
+        if srv.auth == "none":
+            return True
+        header = self.headers.get("Authorization", "")
+        if not header.startswith("Bearer "):
+            return False
+        token = header[len("Bearer ") :]
+        if srv.auth == "bearer":
+            return secrets.compare_digest(token, srv.bearer_token)
+        with srv.lock:
+            expiry = srv.tokens.get(token)
+        return expiry is not None and expiry > time.monotonic()
+
+    def _search(self, srv, body):
+        faults = srv.faults
+        if faults.take("drop"):
+            srv.log_request("search", None, "dropped")
+            return self._drop()
+        if faults.take("slow"):
+            time.sleep(faults.slow_seconds)
+        if not self._authorized(srv):
+            srv.log_request("search", None, "401")
+            return self._send_json(401, {"error": "invalid_token"})
+        if faults.take("status_500"):
+            srv.log_request("search", None, "500")
+            return self._send_json(500, {"error": "internal"})
+        if faults.take("status_429"):
+            srv.log_request("search", None, "429")
+            return self._send_json(
+                429, {"error": "slow down"}, {"Retry-After": str(faults.retry_after)}
+            )
+        if faults.take("malformed_json"):
+            srv.log_request("search", None, "malformed")
+            return self._send_json(200, b'{"message": {"search_response": [{"status": ')
+        try:
+            request = json.loads(body)
+            search = request["message"]["search_request"][0]
+            criteria = search["search_criteria"]
+            pagination = criteria.get("pagination") or {}
+            page_size = int(pagination.get("page_size") or 100)
+            page_number = int(pagination.get("page_number") or 1)
+            if page_size < 1 or page_number < 1:
+                raise ValueError("pagination")
+        except (ValueError, KeyError, IndexError, TypeError):
+            return self._send_json(
+                400,
+                self._envelope("rjct", "rjct.search_criteria.invalid", "bad request"),
+            )
+        if faults.take("status_400"):
+            srv.log_request("search", page_number, "400")
+            return self._send_json(
+                400,
+                self._envelope("rjct", "rjct.filter.invalid", "filter not supported"),
+            )
+        if faults.take("reject"):
+            srv.log_request("search", page_number, "rjct")
+            return self._send_json(
+                200,
+                self._envelope(
+                    "rjct", "rjct.search.too_many_records_found", "narrow the query"
+                ),
+            )
+        registry = srv.registry
+        query_type = criteria.get("query_type")
+        try:
+            if query_type == "graphql":
+                query = criteria.get("query") or ""
+                is_group = _graphql_arg(query, "isGroup")
+                kind = "group" if is_group else "individual"
+                since = _graphql_arg(query, "lastSyncDate")
+                since = _parse_dt(since) if since else None
+                limit = _graphql_arg(query, "limit")
+                offset = _graphql_arg(query, "offset")
+                if limit is not None:
+                    page_size = int(limit)
+                    page_number = int(offset or 0) // max(page_size, 1) + 1
+                rows = registry.select(kind, since=since)
+            else:
+                reg_type = str(criteria.get("reg_type") or "")
+                kind = "group" if "group" in reg_type.lower() else "individual"
+                conditions = []
+                for item in criteria.get("query") or []:
+                    for key in ("expression1", "expression2"):
+                        expr = item.get(key)
+                        if expr:
+                            conditions.append(
+                                (
+                                    expr["attribute_name"],
+                                    expr["operator"],
+                                    expr["attribute_value"],
+                                )
+                            )
+                rows = registry.select(kind, conditions)
+        except (LookupError, ValueError, TypeError):
+            return self._send_json(
+                400, self._envelope("rjct", "rjct.filter.invalid", "unsupported query")
+            )
+        start = (page_number - 1) * page_size
+        page_rows = rows[start : start + page_size]
+        with registry.lock:
+            if query_type == "graphql":
+                records = [registry.render_graphql(r) for r in page_rows]
+            else:
+                records = [registry.render_dci(r) for r in page_rows]
+        for index, rec in enumerate(page_rows):
+            if rec.seq in faults.bad_record_seqs:
+                records[index] = spoil(records[index], rec.seq % 3)
+        if query_type == "graphql":
+            data = {
+                "reg_records": {
+                    "getRegistrants": records,
+                    "totalRegistrantCount": len(rows),
+                }
+            }
+        else:
+            data = {"version": "1.0.0", "reg_records": records}
+        payload = self._envelope("succ", None, None, search.get("reference_id"))
+        payload["message"]["search_response"][0].update(
+            data=data,
+            pagination={
+                "page_size": page_size,
+                "page_number": page_number,
+                "total_count": len(rows),
+            },
+        )
+        srv.log_request("search", page_number, "succ", len(records))
+        self._send_json(200, payload)
+        hook = faults.after_page.pop(page_number, None)
+        if hook:
+            hook(registry)
+
+    @staticmethod
+    def _envelope(status, reason_code, reason_message, reference_id=None):
+        return {
+            "signature": "",
+            "header": {
+                "version": "1.0.0",
+                "message_id": secrets.token_hex(8),
+                "message_ts": _iso(datetime.now(UTC)),
+                "action": "on-search",
+                "status": status,
+                "sender_id": "test-sr",
+                "receiver_id": "openg2p-br",
+                "total_count": 1,
+                "is_msg_encrypted": False,
+            },
+            "message": {
+                "transaction_id": secrets.token_hex(8),
+                "search_response": [
+                    {
+                        "reference_id": reference_id or "",
+                        "timestamp": _iso(datetime.now(UTC)),
+                        "status": status,
+                        "status_reason_code": reason_code,
+                        "status_reason_message": reason_message,
+                    }
+                ],
+            },
+        }
+
+
+class DciSrServer:
+    """The HTTP server; ``start()`` binds 127.0.0.1 on a free port."""
+
+    def __init__(
+        self,
+        registry,
+        auth="none",  # none | bearer | oauth2
+        bearer_token="test-static-token",
+        client_id="br-client",
+        client_secret="br-secret",
+        token_ttl=3600,
+        search_path="/registry/sync/search",
+        token_path="/oauth2/token",
+    ):
+        self.registry = registry
+        self.auth = auth
+        self.bearer_token = bearer_token
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.token_ttl = token_ttl
+        self.search_path = search_path
+        self.token_path = token_path
+        self.faults = Faults()
+        self.tokens = {}
+        self.requests = []  # (kind, page_number, outcome, record count)
+        self.lock = threading.Lock()
+        self.httpd = None
+        self.thread = None
+
+    def log_request(self, kind, page_number, outcome="", count=0):
+        with self.lock:
+            self.requests.append((kind, page_number, outcome, count))
+
+    def count_requests(self, kind, outcome=None):
+        with self.lock:
+            return sum(
+                1
+                for r in self.requests
+                if r[0] == kind and (outcome is None or r[2] == outcome)
+            )
+
+    def revoke_tokens(self):
+        with self.lock:
+            self.tokens.clear()
+
+    def reset_faults(self):
+        self.faults = Faults()
+
+    @property
+    def base_url(self):
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def port(self):
+        return self.httpd.server_address[1]
+
+    def start(self):
+        self.httpd = _Server(("127.0.0.1", 0), _Handler)
+        self.httpd.sr = self
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, name="dci-sr-test-server", daemon=True
+        )
+        self.thread.start()
+        return self
+
+    def stop(self):
+        if self.httpd:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+            self.thread.join(timeout=5)
+            self.httpd = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+if __name__ == "__main__":  # python3 tests/dci_sr_server.py [size] [auth]
+    import sys
+
+    size = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    server = DciSrServer(
+        SrRegistry(size), auth=sys.argv[2] if len(sys.argv) > 2 else "none"
+    )
+    server.start()
+    print(f"DCI SR test server on {server.base_url}{server.search_path}", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.stop()
