@@ -213,17 +213,25 @@ class G2pBrProgram(models.Model):
             ]
         )
 
-    def _eligible_subquery(self, beneficiary_ids=None):
+    def _eligible_subquery(self):
         """SQL sub-select of the ids of active, eligible beneficiaries.
 
         Evaluated as superuser: eligibility is a property of the registry, not
         of what the user who clicks may browse."""
         self.ensure_one()
-        domain = self._get_eligibility_domain()
-        if beneficiary_ids is not None:
-            domain = expression.AND([domain, [("id", "in", list(beneficiary_ids))]])
-        query = self.env["g2p.br.beneficiary"].sudo()._search(domain)
+        query = self.env["g2p.br.beneficiary"].sudo()._search(self._get_eligibility_domain())
         return query.subselect()
+
+    def _eligible_condition(self, beneficiary_column):
+        """SQL condition "the beneficiary ``beneficiary_column`` is eligible",
+        as a correlated EXISTS: PostgreSQL plans it as a (anti-)join, where a
+        NOT IN over a large sub-select would degrade to a nested scan."""
+        self.ensure_one()
+        query = self.env["g2p.br.beneficiary"].sudo()._search(self._get_eligibility_domain())
+        query.add_where(
+            SQL("%s = %s", SQL.identifier(query.table, "id"), beneficiary_column)
+        )
+        return SQL("EXISTS %s", query.subselect(SQL("1")))
 
     def _count_eligible(self):
         self.ensure_one()
@@ -263,18 +271,19 @@ class G2pBrProgram(models.Model):
             uid=self.env.uid, now=now, eligible=eligible,
         ))
         created = cr.rowcount
+        eligible_member = self._eligible_condition(SQL("m.beneficiary_id"))
         cr.execute(SQL(
             """
             UPDATE g2p_br_program_membership m
-               SET state = CASE WHEN m.beneficiary_id IN %(eligible)s
-                                THEN 'enrolled' ELSE 'not_eligible' END,
-                   enrollment_date = CASE WHEN m.beneficiary_id IN %(eligible)s
+               SET state = CASE WHEN %(eligible)s THEN 'enrolled' ELSE 'not_eligible' END,
+                   enrollment_date = CASE WHEN %(eligible)s
                                           THEN %(today)s ELSE m.enrollment_date END,
                    write_uid = %(uid)s, write_date = %(now)s
              WHERE m.program_id = %(program)s AND m.state = 'draft'
             RETURNING m.state
             """,
-            program=self.id, today=today, uid=self.env.uid, now=now, eligible=eligible,
+            program=self.id, today=today, uid=self.env.uid, now=now,
+            eligible=eligible_member,
         ))
         from_draft = [row[0] for row in cr.fetchall()]
         Membership.invalidate_model()
@@ -305,7 +314,7 @@ class G2pBrProgram(models.Model):
         Membership = self.env["g2p.br.program.membership"]
         Membership.flush_model()
         self.env["g2p.br.beneficiary"].flush_model()
-        eligible = self._eligible_subquery(beneficiary_ids)
+        eligible = self._eligible_condition(SQL("m.beneficiary_id"))
         scope = SQL()
         if beneficiary_ids is not None:
             scope = SQL("AND m.beneficiary_id IN %s", tuple(beneficiary_ids) or (None,))
@@ -317,7 +326,7 @@ class G2pBrProgram(models.Model):
             UPDATE g2p_br_program_membership m
                SET state = 'not_eligible', write_uid = %(uid)s, write_date = %(now)s
              WHERE m.program_id = %(program)s AND m.state = 'enrolled' %(scope)s
-               AND m.beneficiary_id NOT IN %(eligible)s
+               AND NOT %(eligible)s
             """,
             program=self.id, uid=self.env.uid, now=now, eligible=eligible, scope=scope,
         ))
@@ -328,7 +337,7 @@ class G2pBrProgram(models.Model):
                SET state = 'enrolled', write_uid = %(uid)s, write_date = %(now)s,
                    enrollment_date = COALESCE(m.enrollment_date, %(today)s)
              WHERE m.program_id = %(program)s AND m.state = 'not_eligible' %(scope)s
-               AND m.beneficiary_id IN %(eligible)s
+               AND %(eligible)s
             """,
             program=self.id, uid=self.env.uid, now=now, eligible=eligible, scope=scope,
             today=fields.Date.context_today(self),
