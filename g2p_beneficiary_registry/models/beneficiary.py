@@ -167,3 +167,56 @@ class G2pBrBeneficiary(models.Model):
             domain, limit=limit, offset=offset or 0, order="valid_from desc, id desc"
         )
         return {"total": total, "items": entitlements._to_dicts()}
+
+    # ------------------------------------------------------------------
+    # UI figures: non-stored, for the form's smart buttons (one grouped
+    # read per figure, never in list views)
+    # ------------------------------------------------------------------
+    membership_count = fields.Integer(string="Programs", compute="_compute_ui_counts")
+    entitlement_count = fields.Integer(string="Entitlement Count", compute="_compute_ui_counts")
+    disbursement_count = fields.Integer(string="Disbursement Count", compute="_compute_ui_counts")
+    group_member_count = fields.Integer(string="Group Members", compute="_compute_ui_counts")
+
+    def _compute_ui_counts(self):
+        ids = self._origin.ids
+
+        def grouped(model, field):
+            return {
+                rec.id: count
+                for rec, count in self.env[model]._read_group(
+                    [(field, "in", ids)], [field], ["__count"]
+                )
+            }
+
+        memberships = grouped("g2p.br.program.membership", "beneficiary_id")
+        entitlements = grouped("g2p.br.entitlement", "beneficiary_id")
+        disbursements = grouped("g2p.br.disbursement", "beneficiary_id")
+        group_members = grouped("g2p.br.beneficiary", "group_id")
+        for rec in self:
+            rec.membership_count = memberships.get(rec._origin.id, 0)
+            rec.entitlement_count = entitlements.get(rec._origin.id, 0)
+            rec.disbursement_count = disbursements.get(rec._origin.id, 0)
+            rec.group_member_count = group_members.get(rec._origin.id, 0)
+
+    def _action_open_related(self, model, name, field="beneficiary_id"):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": name,
+            "res_model": model,
+            "view_mode": "tree,form",
+            "domain": [(field, "=", self.id)],
+            "context": {"default_" + field: self.id},
+        }
+
+    def action_open_memberships(self):
+        return self._action_open_related("g2p.br.program.membership", _("Programs"))
+
+    def action_open_entitlements(self):
+        return self._action_open_related("g2p.br.entitlement", _("Entitlements"))
+
+    def action_open_disbursements(self):
+        return self._action_open_related("g2p.br.disbursement", _("Disbursements"))
+
+    def action_open_group_members(self):
+        return self._action_open_related("g2p.br.beneficiary", _("Group Members"), "group_id")

@@ -309,3 +309,82 @@ class G2pBrCycle(models.Model):
             "start_date": iso(self.start_date),
             "end_date": iso(self.end_date),
         }
+
+    # ------------------------------------------------------------------
+    # UI figures: non-stored, for the form (one grouped read for all
+    # records, never in list views)
+    # ------------------------------------------------------------------
+    entitlement_count = fields.Integer(string="Entitlements", compute="_compute_ui_totals")
+    disbursement_count = fields.Integer(string="Disbursements", compute="_compute_ui_totals")
+    total_proposed = fields.Float(
+        string="To Approve", compute="_compute_ui_totals", digits=(16, 2),
+        help="Draft or pending entitlements: amount (cash) or quantity (in-kind).",
+    )
+    total_entitled = fields.Float(
+        string="Entitled", compute="_compute_ui_totals", digits=(16, 2),
+        help="Approved or expired entitlements: amount (cash) or quantity (in-kind).",
+    )
+    total_disbursed = fields.Float(
+        string="Disbursed", compute="_compute_ui_totals", digits=(16, 2),
+        help="Paid and not reversed.",
+    )
+    total_remaining = fields.Float(
+        string="Remaining", compute="_compute_ui_totals", digits=(16, 2),
+    )
+    disbursed_rate = fields.Float(string="Disbursed %", compute="_compute_ui_totals")
+    unit = fields.Char(related="program_id.unit")
+
+    def _compute_ui_totals(self):
+        ids = self._origin.ids
+        sums = {}
+        for cycle, state, count, amount, quantity, disbursed in self.env[
+            "g2p.br.entitlement"
+        ]._read_group(
+            [("cycle_id", "in", ids)],
+            ["cycle_id", "state"],
+            ["__count", "amount:sum", "quantity:sum", "disbursed_total:sum"],
+        ):
+            sums[(cycle.id, state)] = (count, amount or 0.0, quantity or 0.0, disbursed or 0.0)
+        disbursements = {
+            cycle.id: count
+            for cycle, count in self.env["g2p.br.disbursement"]._read_group(
+                [("cycle_id", "in", ids)], ["cycle_id"], ["__count"]
+            )
+        }
+        for cycle in self:
+            cid = cycle._origin.id
+            value_index = 1 if cycle.benefit_kind == "cash" else 2
+            count = proposed = entitled = disbursed = 0.0
+            for (key_cycle, state), row in sums.items():
+                if key_cycle != cid:
+                    continue
+                count += row[0]
+                if state in ("draft", "pending_approval"):
+                    proposed += row[value_index]
+                elif state in ("approved", "expired"):
+                    entitled += row[value_index]
+                    disbursed += row[3]
+            cycle.entitlement_count = int(count)
+            cycle.disbursement_count = disbursements.get(cid, 0)
+            cycle.total_proposed = proposed
+            cycle.total_entitled = entitled
+            cycle.total_disbursed = disbursed
+            cycle.total_remaining = entitled - disbursed
+            cycle.disbursed_rate = 100.0 * disbursed / entitled if entitled else 0.0
+
+    def _action_open_related(self, model, name):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": name,
+            "res_model": model,
+            "view_mode": "tree,form",
+            "domain": [("cycle_id", "=", self.id)],
+            "context": {"default_cycle_id": self.id},
+        }
+
+    def action_open_entitlements(self):
+        return self._action_open_related("g2p.br.entitlement", _("Entitlements"))
+
+    def action_open_disbursements(self):
+        return self._action_open_related("g2p.br.disbursement", _("Disbursements"))

@@ -204,11 +204,13 @@ class G2pBrDisbursement(models.Model):
         )
 
     @api.model
-    def apply_status_updates(self, items):
+    def apply_status_updates(self, items, validate_only=False):
         """Apply a batch of status reports from a payment provider.
 
         :param items: list of dicts ``{reference, status, status_time,
             failure_reason}``; ``status_time`` a datetime or ISO string.
+        :param validate_only: dry run: validate every item and return the
+            results it would get, change nothing.
         :return: one dict per item ``{reference, result, code, message}`` with
             result ``applied``, ``unchanged`` or ``error``. Idempotent: the
             same report twice changes nothing the second time. One bad item
@@ -226,7 +228,7 @@ class G2pBrDisbursement(models.Model):
             results.append(result)
             if result["result"] == "applied":
                 updates.append(result.pop("_update"))
-        if updates:
+        if updates and not validate_only:
             self._write_status_updates(updates)
             self.env["g2p.br.entitlement"]._refresh_disbursement_totals(
                 entitlement_ids=list({u[4] for u in updates})

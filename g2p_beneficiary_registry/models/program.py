@@ -1,3 +1,4 @@
+import psycopg2
 from dateutil.relativedelta import relativedelta
 
 from odoo import _, api, fields, models
@@ -427,3 +428,125 @@ class G2pBrProgram(models.Model):
             "entitled": entitled or 0.0,
             "disbursed": disbursed or 0.0,
         }
+
+    # ------------------------------------------------------------------
+    # UI figures: non-stored, shown on forms and the kanban only (never in
+    # list views), each computed with one grouped read for all records.
+    # ------------------------------------------------------------------
+    member_count = fields.Integer(string="Enrolled", compute="_compute_ui_counts")
+    membership_count = fields.Integer(string="Members", compute="_compute_ui_counts")
+    cycle_count = fields.Integer(string="Cycles", compute="_compute_ui_counts")
+    entitlement_count = fields.Integer(string="Entitlement Count", compute="_compute_ui_counts")
+    disbursement_count = fields.Integer(string="Disbursement Count", compute="_compute_ui_counts")
+    current_cycle_id = fields.Many2one(
+        "g2p.br.cycle", string="Current Cycle", compute="_compute_current_cycle",
+        help="The latest cycle that has started (or the next one), not cancelled.",
+    )
+    current_entitled = fields.Float(
+        string="Entitled this Cycle", compute="_compute_current_cycle", digits=(16, 2),
+        help="Approved or expired entitlements of the current cycle: amount or quantity.",
+    )
+    current_disbursed = fields.Float(
+        string="Disbursed this Cycle", compute="_compute_current_cycle", digits=(16, 2)
+    )
+    current_disbursed_rate = fields.Float(
+        string="Disbursed %", compute="_compute_current_cycle"
+    )
+    eligible_count = fields.Integer(
+        string="Matching Beneficiaries", compute="_compute_eligible_count",
+        help="Active beneficiaries the eligibility rule matches now, whoever may see them.",
+    )
+
+    def _grouped_count(self, model, extra_domain=None):
+        """{program id: count} of ``model`` records, one grouped read."""
+        domain = [("program_id", "in", self._origin.ids)] + (extra_domain or [])
+        return {
+            program.id: count
+            for program, count in self.env[model]._read_group(
+                domain, ["program_id"], ["__count"]
+            )
+        }
+
+    def _compute_ui_counts(self):
+        enrolled = self._grouped_count("g2p.br.program.membership", [("state", "=", "enrolled")])
+        members = self._grouped_count("g2p.br.program.membership")
+        cycles = self._grouped_count("g2p.br.cycle")
+        entitlements = self._grouped_count("g2p.br.entitlement")
+        disbursements = self._grouped_count("g2p.br.disbursement")
+        for program in self:
+            pid = program._origin.id
+            program.member_count = enrolled.get(pid, 0)
+            program.membership_count = members.get(pid, 0)
+            program.cycle_count = cycles.get(pid, 0)
+            program.entitlement_count = entitlements.get(pid, 0)
+            program.disbursement_count = disbursements.get(pid, 0)
+
+    def _compute_current_cycle(self):
+        today = fields.Date.context_today(self)
+        cycles = self.env["g2p.br.cycle"].search(
+            [("program_id", "in", self._origin.ids), ("state", "!=", "cancelled")],
+            order="start_date desc, id desc",
+        )
+        current = {}
+        for cycle in cycles:
+            # the first started cycle wins; until one has started, the earliest
+            if cycle.program_id.id not in current or (
+                current[cycle.program_id.id].start_date > today
+            ):
+                current[cycle.program_id.id] = cycle
+        totals = {
+            cycle.id: (amount or 0.0, quantity or 0.0, disbursed or 0.0)
+            for cycle, amount, quantity, disbursed in self.env["g2p.br.entitlement"]._read_group(
+                [("cycle_id", "in", [c.id for c in current.values()]),
+                 ("state", "in", ("approved", "expired"))],
+                ["cycle_id"],
+                ["amount:sum", "quantity:sum", "disbursed_total:sum"],
+            )
+        }
+        for program in self:
+            cycle = current.get(program._origin.id, self.env["g2p.br.cycle"])
+            amount, quantity, disbursed = totals.get(cycle.id, (0.0, 0.0, 0.0))
+            entitled = amount if program.benefit_kind == "cash" else quantity
+            program.current_cycle_id = cycle
+            program.current_entitled = entitled
+            program.current_disbursed = disbursed
+            program.current_disbursed_rate = 100.0 * disbursed / entitled if entitled else 0.0
+
+    @api.depends("eligibility_domain", "target_type", "company_id")
+    def _compute_eligible_count(self):
+        Beneficiary = self.env["g2p.br.beneficiary"].sudo()
+        for program in self:
+            try:
+                # a savepoint: a rule being edited may still be invalid SQL
+                with self.env.cr.savepoint():
+                    program.eligible_count = Beneficiary.search_count(
+                        program._get_eligibility_domain()
+                    )
+            except (ValueError, TypeError, SyntaxError, NameError, ValidationError,
+                    psycopg2.Error):
+                program.eligible_count = 0
+
+    def _action_open_related(self, model, name, extra_context=None):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": name,
+            "res_model": model,
+            "view_mode": "tree,form",
+            "domain": [("program_id", "=", self.id)],
+            "context": dict({"default_program_id": self.id}, **(extra_context or {})),
+        }
+
+    def action_open_memberships(self):
+        return self._action_open_related(
+            "g2p.br.program.membership", _("Members"), {"search_default_enrolled": 1}
+        )
+
+    def action_open_cycles(self):
+        return self._action_open_related("g2p.br.cycle", _("Cycles"))
+
+    def action_open_entitlements(self):
+        return self._action_open_related("g2p.br.entitlement", _("Entitlements"))
+
+    def action_open_disbursements(self):
+        return self._action_open_related("g2p.br.disbursement", _("Disbursements"))

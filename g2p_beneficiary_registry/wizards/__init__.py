@@ -1,0 +1,2 @@
+from . import bulk_confirm_wizard
+from . import disbursement_import_wizard
