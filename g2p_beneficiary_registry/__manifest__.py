@@ -30,7 +30,7 @@
         "reports/cycle_report_views.xml",
         "views/menus.xml",
     ],
-    "demo": [],
+    "demo": ["demo/demo_data.xml"],
     "installable": True,
     "application": True,
 }

@@ -8,3 +8,4 @@ from . import program_membership
 from . import cycle
 from . import entitlement
 from . import disbursement
+from . import demo_data

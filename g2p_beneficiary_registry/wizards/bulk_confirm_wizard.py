@@ -93,14 +93,12 @@ class G2pBrBulkConfirmWizard(models.TransientModel):
 
     def _preview_program_verify_eligibility(self):
         program = self.program_id
-        eligible = program._eligible_subquery()
+        eligible = program._eligible_condition(SQL("m.beneficiary_id"))
         self.env.flush_all()
         self.env.cr.execute(SQL(
             """
-            SELECT COUNT(*) FILTER (WHERE m.state = 'enrolled'
-                                      AND m.beneficiary_id NOT IN %(eligible)s),
-                   COUNT(*) FILTER (WHERE m.state = 'not_eligible'
-                                      AND m.beneficiary_id IN %(eligible)s)
+            SELECT COUNT(*) FILTER (WHERE m.state = 'enrolled' AND NOT %(eligible)s),
+                   COUNT(*) FILTER (WHERE m.state = 'not_eligible' AND %(eligible)s)
               FROM g2p_br_program_membership m
              WHERE m.program_id = %(program)s
             """,
