@@ -1,4 +1,4 @@
-{  # noqa: B018
+{
     "name": "Beneficiary Registry: REST API",
     "summary": "Authenticated REST API (FastAPI) over enrollments, entitlements "
     "and disbursements, with DCI IBR interoperability",

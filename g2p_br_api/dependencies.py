@@ -6,8 +6,10 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from odoo.addons.fastapi.dependencies import odoo_env
+
 from odoo.api import Environment
+
+from odoo.addons.fastapi.dependencies import odoo_env
 
 bearer_scheme = HTTPBearer(
     auto_error=False,

@@ -1,8 +1,10 @@
 from . import (
-    fastapi_endpoint,  # noqa: F401
-    g2p_br_api_call_log,  # noqa: F401
-    g2p_br_api_client,  # noqa: F401
-    g2p_br_api_client_key_show,  # noqa: F401
-    g2p_br_api_demo,  # noqa: F401
-    g2p_br_api_service,  # noqa: F401
+    fastapi_endpoint,
+    g2p_br_api_call_log,
+    g2p_br_api_client,
+    g2p_br_api_client_key_show,
+    g2p_br_api_demo,
+    g2p_br_api_service,
 )
+from . import res_lang
+from . import ir_http

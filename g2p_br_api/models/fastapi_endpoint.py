@@ -2,9 +2,10 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 from fastapi.exceptions import RequestValidationError
-from odoo import fields, models
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+
+from odoo import api, fields, models
 
 from ..dependencies import forbid_unknown_query_params
 from ..error_handlers import (
@@ -31,6 +32,17 @@ class FastapiEndpoint(models.Model):
         ondelete={"g2p_br_api": "cascade"},
     )
 
+    @api.model
+    def get_app(self, path):
+        """Also answer JSON, without an error log, for the paths the mount of
+        the app does not match (e.g. with a newline): the wrapper app
+        ``odoo.addons.fastapi`` mounts ours in would raise its 404 to Odoo."""
+        asgi = super().get_app(path)
+        record = self._get_endpoint(path)
+        if asgi is not None and record and record.app == "g2p_br_api":
+            asgi.app.add_middleware(ClientErrorMiddleware)
+        return asgi
+
     def _get_fastapi_routers(self) -> list[APIRouter]:
         if self.app == "g2p_br_api":
             from ..routers import ALL_ROUTERS
@@ -49,6 +61,15 @@ class FastapiEndpoint(models.Model):
         if self.app == "g2p_br_api":
             dependencies = [*dependencies, Depends(forbid_unknown_query_params)]
         return dependencies
+
+    def _get_routing_info(self):
+        routing = super()._get_routing_info()
+        if self.app == "g2p_br_api":
+            routing["routes"] = [
+                f"{self.root_path}/",
+                f"{self.root_path}/<br_api_path:application_path>",
+            ]
+        return routing
 
     def _prepare_fastapi_app_params(self) -> dict[str, Any]:
         params = super()._prepare_fastapi_app_params()

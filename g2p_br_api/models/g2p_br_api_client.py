@@ -149,6 +149,7 @@ class G2pBrApiClient(models.Model):
         if not client.last_used_at or client.last_used_at < now - LAST_USED_RESOLUTION:
             # plain SQL: avoids write() side effects (write_date, cache) on a
             # row that concurrent requests of the same client also read
+            client.flush_recordset(["last_used_at"])
             self.env.cr.execute(
                 "UPDATE g2p_br_api_client SET last_used_at = %s WHERE id = %s",
                 (now, client.id),

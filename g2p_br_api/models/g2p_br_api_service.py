@@ -420,7 +420,8 @@ class G2pBrApiService(models.AbstractModel):
         if len(beneficiaries) > 1:
             raise DciQueryError(
                 "rjct.person_identifier.ambiguous",
-                "several people have this identifier value: give person_identifier_type",
+                "several people have this identifier value: "
+                "give person_identifier_type",
             )
         return beneficiaries
 

@@ -1,6 +1,7 @@
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
+
 from odoo.api import Environment
 
 from ..dependencies import authenticated_env

@@ -1,6 +1,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
+
 from odoo.api import Environment
 
 from ..dependencies import authenticated_env

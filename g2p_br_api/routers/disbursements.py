@@ -1,6 +1,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
+
 from odoo.api import Environment
 
 from ..dependencies import authenticated_env

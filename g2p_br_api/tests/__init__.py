@@ -1,0 +1,10 @@
+import warnings
+
+# starlette 1.x warns that its test client prefers httpx2 (httpx still works)
+warnings.filterwarnings("ignore", message=".*httpx.*")
+
+from . import (
+    test_api_fuzz,
+    test_api_http,
+    test_api_routers,
+)

@@ -1,0 +1,136 @@
+"""End-to-end tests over real HTTP against the running test server:
+authentication and the access matrix of /api/br/v1."""
+
+import json
+
+from odoo.tests import HttpCase, tagged
+
+from .common import API_ROOT, BrApiDataMixin
+
+
+@tagged("post_install", "-at_install")
+class TestBrApiHttp(BrApiDataMixin, HttpCase):
+    prefix = "H"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._setup_br_api_data()
+        cls.env.ref("g2p_br_api.fastapi_endpoint_br_api")._handle_registry_sync()
+
+    def call(self, path, client="reader", payload=None, headers=None, scheme="bearer"):
+        if headers is None:
+            headers = self.headers(client, scheme) if client else {}
+        data = None
+        if payload is not None:
+            data = json.dumps(payload)
+            headers = dict(headers, **{"Content-Type": "application/json"})
+        with self.assertNoLogs("odoo.http", "ERROR"):
+            response = self.url_open(API_ROOT + path, data=data, headers=headers)
+        self.assertEqual(
+            response.headers["Content-Type"].split(";")[0], "application/json", path
+        )
+        self.assertNotIn("Traceback", response.text)
+        return response
+
+    def test_openapi_and_docs_served(self):
+        response = self.url_open(f"{API_ROOT}/openapi.json")
+        self.assertEqual(response.status_code, 200)
+        self.assertIn(
+            "/beneficiaries/{id_type}/{id_value}/entitlements", response.json()["paths"]
+        )
+        response = self.url_open(f"{API_ROOT}/docs")
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("swagger", response.text.lower())
+
+    def test_authentication(self):
+        self.assertEqual(self.call("/programs").status_code, 200)
+        self.assertEqual(self.call("/programs", scheme="x-api-key").status_code, 200)
+        for headers in (
+            {},
+            {"Authorization": "Bearer brk_00000000_" + "x" * 43},
+            {"X-API-Key": self.keys["reader"] + "x"},
+            self.headers("expired"),
+            self.headers("revoked"),
+        ):
+            with self.subTest(headers=headers):
+                response = self.call("/programs", headers=headers)
+                self.assertEqual(response.status_code, 401)
+                self.assertIn("detail", response.json())
+
+    def test_access_matrix(self):
+        member_a = self.members_a[0]
+        member_b = self.members_b[0]
+        nid_b = member_b.identifier_ids[0].value
+        paths_a = [
+            f"/beneficiaries/sr/{member_a.sr_id}",
+            f"/beneficiaries/sr/{member_a.sr_id}/enrollments",
+            f"/beneficiaries/sr/{member_a.sr_id}/entitlements",
+            "/programs/H-A",
+            "/programs/H-A/enrollments",
+            "/programs/H-A/cycles",
+        ]
+        paths_b = [
+            f"/beneficiaries/sr/{member_b.sr_id}",
+            f"/beneficiaries/NID/{nid_b}",
+            f"/beneficiaries/sr/{member_b.sr_id}/enrollments",
+            f"/beneficiaries/sr/{member_b.sr_id}/entitlements",
+            f"/beneficiaries/NID/{nid_b}/entitlements",
+            "/programs/H-B",
+            "/programs/H-B/enrollments",
+            "/programs/H-B/cycles",
+        ]
+        for client, expected_b in (("reader", 404), ("writer", 404), ("all", 200)):
+            for path in paths_a:
+                with self.subTest(client=client, path=path):
+                    self.assertEqual(self.call(path, client).status_code, 200)
+            for path in paths_b:
+                with self.subTest(client=client, path=path):
+                    response = self.call(path, client)
+                    self.assertEqual(response.status_code, expected_b)
+                    if expected_b == 404:
+                        # the same answer as for something that does not exist
+                        self.assertIn(
+                            response.json()["detail"],
+                            ("Beneficiary not found", "Program not found"),
+                        )
+        programs = self.call("/programs", "reader").json()
+        self.assertEqual([p["code"] for p in programs["items"]], ["H-A"])
+        entitlements = self.call(
+            f"/beneficiaries/sr/{member_b.sr_id}/entitlements", "all"
+        ).json()
+        self.assertEqual({e["program"] for e in entitlements["items"]}, {"H-B"})
+
+    def test_disbursement_status_write_access(self):
+        item = {
+            "reference": self.disbursements_a[0].reference,
+            "status": "sent",
+            "status_time": "2026-11-24T08:00:00Z",
+        }
+        response = self.call("/disbursements/status", "reader", {"items": [item]})
+        self.assertEqual(response.status_code, 403)
+        response = self.call("/disbursements/status", "writer", {"items": [item]})
+        self.assertEqual(response.status_code, 200, response.text)
+        self.assertEqual(response.json()["results"][0]["result"], "applied")
+        # program B's disbursement: invisible to the writer limited to A
+        item_b = dict(item, reference=self.disbursements_b[0].reference)
+        response = self.call("/disbursements/status", "writer", {"items": [item_b]})
+        self.assertEqual(response.json()["results"][0]["code"], "not_found")
+        logs = self.env["g2p.br.api.call.log"].search(
+            [("client_id", "in", (self.clients["reader"] | self.clients["writer"]).ids)]
+        )
+        self.assertEqual(sorted(logs.mapped("outcome")), ["failed", "forbidden", "ok"])
+
+    def test_client_errors_are_json(self):
+        self.assertEqual(self.call("/programs?limit=1001").status_code, 422)
+        self.assertEqual(self.call("/programs?foo=bar").status_code, 422)
+        self.assertEqual(self.call("/nowhere").status_code, 404)
+        response = self.url_open(
+            f"{API_ROOT}/disbursements/status",
+            data="{oops",
+            headers=dict(
+                self.headers("writer"), **{"Content-Type": "application/json"}
+            ),
+        )
+        self.assertEqual(response.status_code, 422)
+        self.assertEqual(response.json()["detail"][0]["type"], "json_invalid")

@@ -1,0 +1,618 @@
+"""Router tests: every endpoint, filter, pagination edge and error code, through
+the app of the ``/api/br/v1`` endpoint record (its real authentication)."""
+
+from odoo.tests import tagged
+
+from odoo.addons.fastapi.tests.common import FastAPITransactionCase
+
+from .common import BrApiDataMixin
+
+
+@tagged("post_install", "-at_install")
+class TestBrApiRouters(BrApiDataMixin, FastAPITransactionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._setup_br_api_data()
+        cls.endpoint = cls.env.ref("g2p_br_api.fastapi_endpoint_br_api")
+
+    def setUp(self):
+        super().setUp()
+        self.client = self.enterContext(
+            self._create_test_client(app=self.endpoint._get_app())
+        )
+
+    def get(self, path, client="reader", **kwargs):
+        kwargs.setdefault("headers", self.headers(client))
+        return self.client.get(path, **kwargs)
+
+    def post(self, path, json=None, client="writer", **kwargs):
+        kwargs.setdefault("headers", self.headers(client))
+        return self.client.post(path, json=json, **kwargs)
+
+    def assertStatus(self, response, code):
+        self.assertEqual(response.status_code, code, response.text)
+        self.assertEqual(response.headers["content-type"], "application/json")
+        return response.json()
+
+    # ------------------------------------------------------------------
+    # authentication
+    # ------------------------------------------------------------------
+    def test_auth_bearer_and_x_api_key(self):
+        self.assertStatus(self.get("/programs"), 200)
+        self.assertStatus(
+            self.client.get("/programs", headers=self.headers(scheme="x-api-key")),
+            200,
+        )
+
+    def test_auth_rejections(self):
+        valid = self.keys["reader"]
+        for headers in (
+            {},
+            {"Authorization": "Bearer"},
+            {"Authorization": "Basic dXNlcjpwYXNz"},
+            {"Authorization": "Bearer nonsense"},
+            {"Authorization": f"Bearer {valid[:-1]}x"},
+            {"Authorization": f"Bearer {valid[:-2]}"},
+            {"X-API-Key": "brk_00000000_" + "a" * 40},
+            self.headers("expired"),
+            self.headers("revoked"),
+        ):
+            with self.subTest(headers=headers):
+                response = self.client.get("/programs", headers=headers)
+                body = self.assertStatus(response, 401)
+                self.assertIn("detail", body)
+                self.assertIn("Bearer", response.headers["www-authenticate"])
+
+    def test_auth_archived_user(self):
+        self.users["reader"].active = False
+        self.assertStatus(self.get("/programs"), 401)
+
+    def test_auth_rotated_key(self):
+        old = self.keys["reader"]
+        self.clients["reader"].action_generate_key()
+        response = self.client.get(
+            "/programs", headers={"Authorization": f"Bearer {old}"}
+        )
+        self.assertStatus(response, 401)
+
+    def test_auth_updates_last_used(self):
+        self.clients["reader"].last_used_at = False
+        self.get("/programs")
+        self.clients["reader"].invalidate_recordset()
+        self.assertTrue(self.clients["reader"].last_used_at)
+
+    def test_key_stored_hashed(self):
+        client = self.clients["reader"]
+        key = self.keys["reader"]
+        self.assertTrue(key.startswith(f"brk_{client.key_prefix}_"))
+        secret = key.split("_", 2)[2]
+        self.env.cr.execute(
+            "SELECT key_hash, key_salt FROM g2p_br_api_client WHERE id = %s",
+            (client.id,),
+        )
+        key_hash, salt = self.env.cr.fetchone()
+        self.assertNotIn(secret, key_hash + salt)
+        action = client.action_generate_key()
+        self.assertEqual(action["res_model"], "g2p.br.api.client.key.show")
+        self.assertTrue(action["context"]["default_key"].startswith("brk_"))
+
+    # ------------------------------------------------------------------
+    # programs
+    # ------------------------------------------------------------------
+    def test_programs_list_visible_only(self):
+        body = self.assertStatus(self.get("/programs"), 200)
+        self.assertEqual(body["total"], 1)
+        self.assertEqual([p["code"] for p in body["items"]], ["T-A"])
+        self.assertEqual(body["items"][0]["currency"], self.program_a.currency_id.name)
+        body = self.assertStatus(self.get("/programs", client="all"), 200)
+        codes = {p["code"] for p in body["items"]}
+        self.assertTrue({"T-A", "T-B"} <= codes)
+
+    def test_programs_state_filter(self):
+        body = self.assertStatus(self.get("/programs", params={"state": "active"}), 200)
+        self.assertEqual(body["total"], 1)
+        body = self.assertStatus(self.get("/programs", params={"state": "ended"}), 200)
+        self.assertEqual(body, {"total": 0, "limit": 50, "offset": 0, "items": []})
+        self.assertStatus(self.get("/programs", params={"state": "bogus"}), 422)
+
+    def test_programs_pagination(self):
+        codes = sorted(
+            self.env["g2p.br.program"]
+            .search([("user_ids", "in", self.users["all"].id)])
+            .mapped("code")
+        )
+        body = self.assertStatus(
+            self.get("/programs", client="all", params={"limit": 1, "offset": 1}), 200
+        )
+        self.assertEqual(body["total"], len(codes))
+        self.assertEqual([p["code"] for p in body["items"]], codes[1:2])
+        # limit 0 only counts
+        body = self.assertStatus(
+            self.get("/programs", client="all", params={"limit": 0}), 200
+        )
+        self.assertEqual((body["total"], body["items"]), (len(codes), []))
+        # offset past the end
+        body = self.assertStatus(
+            self.get("/programs", client="all", params={"offset": 1000}), 200
+        )
+        self.assertEqual((body["total"], body["items"]), (len(codes), []))
+        body = self.assertStatus(self.get("/programs", params={"limit": 1000}), 200)
+        self.assertEqual(body["limit"], 1000)
+        for params in (
+            {"limit": 1001},
+            {"limit": -1},
+            {"offset": -1},
+            {"offset": 10**12},
+            {"limit": "ten"},
+        ):
+            with self.subTest(params=params):
+                body = self.assertStatus(self.get("/programs", params=params), 422)
+                self.assertEqual(body["detail"][0]["loc"][0], "query")
+
+    def test_unknown_query_parameter(self):
+        body = self.assertStatus(self.get("/programs", params={"stat": "active"}), 422)
+        self.assertEqual(body["detail"][0]["loc"], ["query", "stat"])
+        self.assertStatus(
+            self.get(f"/beneficiaries/sr/{self.members_a[0].sr_id}", params={"x": 1}),
+            422,
+        )
+
+    def test_program_detail(self):
+        body = self.assertStatus(self.get("/programs/T-A"), 200)
+        self.assertEqual(body["code"], "T-A")
+        self.assertEqual(body["description"], "Demo cash program A")
+        self.assertEqual(body["totals"]["members"], {"enrolled": 2})
+        self.assertEqual(body["totals"]["entitled"], 100.0)
+        self.assertEqual(body["totals"]["disbursed"], 0.0)
+
+    def test_program_not_visible_is_404(self):
+        for path in (
+            "/programs/T-B",
+            "/programs/T-B/enrollments",
+            "/programs/T-B/cycles",
+            "/programs/NOPE",
+        ):
+            with self.subTest(path=path):
+                body = self.assertStatus(self.get(path), 404)
+                self.assertEqual(body, {"detail": "Program not found"})
+
+    def test_program_enrollments(self):
+        body = self.assertStatus(self.get("/programs/T-A/enrollments"), 200)
+        self.assertEqual(body["total"], 2)
+        self.assertEqual(
+            {e["sr_id"] for e in body["items"]}, set(self.members_a.mapped("sr_id"))
+        )
+        self.assertTrue(all(e["state"] == "enrolled" for e in body["items"]))
+        body = self.assertStatus(
+            self.get("/programs/T-A/enrollments", params={"state": "exited"}), 200
+        )
+        self.assertEqual(body["total"], 0)
+        body = self.assertStatus(
+            self.get("/programs/T-A/enrollments", params={"limit": 1, "offset": 1}),
+            200,
+        )
+        self.assertEqual((body["total"], len(body["items"])), (2, 1))
+        body = self.assertStatus(
+            self.get("/programs/T-A/enrollments", params={"offset": 2}), 200
+        )
+        self.assertEqual((body["total"], body["items"]), (2, []))
+        self.assertStatus(
+            self.get("/programs/T-A/enrollments", params={"limit": 5000}), 422
+        )
+
+    def test_program_cycles(self):
+        body = self.assertStatus(self.get("/programs/T-A/cycles"), 200)
+        self.assertEqual(body["total"], 1)
+        cycle = body["items"][0]
+        self.assertEqual(cycle["id"], self.cycle_a.id)
+        self.assertEqual(cycle["state"], self.cycle_a.state)
+        self.assertEqual(cycle["totals"]["entitled"], 100.0)
+        body = self.assertStatus(
+            self.get("/programs/T-A/cycles", params={"state": "draft"}), 200
+        )
+        self.assertEqual(body["total"], 0)
+        body = self.assertStatus(
+            self.get("/programs/T-A/cycles", params={"limit": 0}), 200
+        )
+        self.assertEqual((body["total"], body["items"]), (1, []))
+
+    # ------------------------------------------------------------------
+    # beneficiaries
+    # ------------------------------------------------------------------
+    def test_beneficiary_by_sr_id_and_identifier(self):
+        member = self.members_a[0]
+        nid = member.identifier_ids[0].value
+        for path in (f"/beneficiaries/sr/{member.sr_id}", f"/beneficiaries/NID/{nid}"):
+            with self.subTest(path=path):
+                body = self.assertStatus(self.get(path), 200)
+                self.assertEqual(body["sr_id"], member.sr_id)
+                self.assertEqual(body["kind"], "individual")
+                self.assertEqual(body["identifiers"], [{"type": "NID", "value": nid}])
+                self.assertEqual([e["program"] for e in body["enrollments"]], ["T-A"])
+                self.assertEqual(body["entitlements"]["total"], 1)
+                self.assertEqual(body["entitlements"]["by_state"], {"approved": 1})
+
+    def test_beneficiary_not_found_or_not_visible(self):
+        other = self.members_b[0]
+        for path in (
+            f"/beneficiaries/sr/{other.sr_id}",
+            f"/beneficiaries/sr/{other.sr_id}/enrollments",
+            f"/beneficiaries/sr/{other.sr_id}/entitlements",
+            f"/beneficiaries/NID/{other.identifier_ids[0].value}",
+            "/beneficiaries/sr/NOBODY",
+            f"/beneficiaries/NOTYPE/{self.members_a[0].sr_id}",
+        ):
+            with self.subTest(path=path):
+                body = self.assertStatus(self.get(path), 404)
+                self.assertEqual(body, {"detail": "Beneficiary not found"})
+        # visible to a client assigned to both programs
+        self.assertStatus(
+            self.get(f"/beneficiaries/sr/{other.sr_id}", client="all"), 200
+        )
+
+    def test_beneficiary_invalid_path_values(self):
+        for path in ("/beneficiaries/sr/%00", "/beneficiaries/sr/" + "x" * 300):
+            with self.subTest(path=path[:40]):
+                self.assertStatus(self.get(path), 422)
+
+    def test_beneficiary_enrollments(self):
+        sr_id = self.members_a[0].sr_id
+        body = self.assertStatus(
+            self.get(f"/beneficiaries/sr/{sr_id}/enrollments"), 200
+        )
+        self.assertEqual(body["total"], 1)
+        enrollment = body["items"][0]
+        self.assertEqual(enrollment["program"], "T-A")
+        self.assertEqual(enrollment["state"], "enrolled")
+        self.assertTrue(enrollment["enrollment_date"])
+        path = f"/beneficiaries/sr/{sr_id}/enrollments"
+        body = self.assertStatus(self.get(path, params={"state": "paused"}), 200)
+        self.assertEqual((body["total"], body["items"]), (0, []))
+        body = self.assertStatus(self.get(path, params={"offset": 5}), 200)
+        self.assertEqual((body["total"], body["items"]), (1, []))
+        body = self.assertStatus(self.get(path, params={"limit": 0}), 200)
+        self.assertEqual((body["total"], body["items"]), (1, []))
+        self.assertStatus(self.get(path, params={"state": "nope"}), 422)
+
+    def test_beneficiary_entitlements(self):
+        sr_id = self.members_a[0].sr_id
+        path = f"/beneficiaries/sr/{sr_id}/entitlements"
+        body = self.assertStatus(self.get(path), 200)
+        self.assertEqual(body["total"], 1)
+        entitlement = body["items"][0]
+        self.assertEqual(entitlement["program"], "T-A")
+        self.assertEqual(entitlement["cycle_id"], self.cycle_a.id)
+        self.assertEqual(entitlement["kind"], "cash")
+        self.assertEqual(entitlement["amount"], 50.0)
+        self.assertEqual(entitlement["state"], "approved")
+        self.assertEqual(entitlement["remaining"], 50.0)
+        [disbursement] = entitlement["disbursements"]
+        self.assertEqual(disbursement["status"], "pending")
+        self.assertIn(
+            disbursement["reference"], self.disbursements_a.mapped("reference")
+        )
+        for params, total in (
+            ({"program": "T-A"}, 1),
+            ({"program": "T-B"}, 0),
+            ({"cycle": self.cycle_a.id}, 1),
+            ({"cycle": self.cycle_b.id}, 0),
+            ({"state": "approved"}, 1),
+            ({"state": "draft"}, 0),
+        ):
+            with self.subTest(params=params):
+                body = self.assertStatus(self.get(path, params=params), 200)
+                self.assertEqual(body["total"], total)
+                self.assertEqual(len(body["items"]), total)
+        body = self.assertStatus(self.get(path, params={"limit": 0}), 200)
+        self.assertEqual((body["total"], body["items"]), (1, []))
+        body = self.assertStatus(self.get(path, params={"offset": 1}), 200)
+        self.assertEqual((body["total"], body["items"]), (1, []))
+        for params in (
+            {"limit": 1001},
+            {"cycle": "abc"},
+            {"cycle": 2**40},
+            {"state": "x"},
+            {"program": ""},
+        ):
+            with self.subTest(params=params):
+                self.assertStatus(self.get(path, params=params), 422)
+
+    # ------------------------------------------------------------------
+    # disbursement status
+    # ------------------------------------------------------------------
+    def _item(self, disbursement, status="sent", **kwargs):
+        item = {
+            "reference": disbursement.reference,
+            "status": status,
+            "status_time": "2026-11-20T10:00:00Z",
+        }
+        item.update(kwargs)
+        return item
+
+    def test_disbursement_status_applied_then_unchanged(self):
+        first, second = self.disbursements_a[:2]
+        payload = {
+            "items": [
+                self._item(first, "sent"),
+                self._item(second, "failed", failure_reason="Account closed"),
+            ]
+        }
+        body = self.assertStatus(self.post("/disbursements/status", payload), 200)
+        self.assertEqual(body["summary"], {"applied": 2, "unchanged": 0, "error": 0})
+        self.assertEqual([r["result"] for r in body["results"]], ["applied"] * 2)
+        self.disbursements_a.invalidate_recordset()
+        self.assertEqual(first.status, "sent")
+        self.assertEqual(second.status, "failed")
+        self.assertEqual(second.failure_reason, "Account closed")
+        # idempotent
+        body = self.assertStatus(self.post("/disbursements/status", payload), 200)
+        self.assertEqual(body["summary"], {"applied": 0, "unchanged": 2, "error": 0})
+        log = self.env["g2p.br.api.call.log"].search(
+            [("client_id", "=", self.clients["writer"].id)], order="id desc"
+        )
+        self.assertEqual(len(log), 2)
+        self.assertEqual(
+            (log[0].outcome, log[0].item_count, log[0].unchanged_count),
+            ("ok", 2, 2),
+        )
+        self.assertEqual((log[1].applied_count, log[1].status_code), (2, 200))
+        self.assertEqual(log[0].endpoint, "/disbursements/status")
+
+    def test_disbursement_status_bad_items_do_not_block(self):
+        first = self.disbursements_a[0]
+        payload = {
+            "items": [
+                self._item(first, "paid", status_time="2026-11-20T12:00:00+02:00"),
+                {
+                    "reference": "NO-SUCH-REF",
+                    "status": "paid",
+                    "status_time": "2026-11-20T10:00:00",
+                },
+                # another program's disbursement: not visible, not found
+                self._item(self.disbursements_b[0], "paid"),
+                # pending -> reversed is not a transition
+                self._item(self.disbursements_a[1], "reversed"),
+            ]
+        }
+        body = self.assertStatus(self.post("/disbursements/status", payload), 200)
+        self.assertEqual(body["summary"], {"applied": 1, "unchanged": 0, "error": 3})
+        results = body["results"]
+        self.assertEqual(results[0]["result"], "applied")
+        self.assertEqual(
+            [r["code"] for r in results[1:]],
+            ["not_found", "not_found", "invalid_transition"],
+        )
+        self.assertTrue(all(r["message"] for r in results[1:]))
+        first.invalidate_recordset()
+        self.assertEqual(first.status, "paid")
+        self.assertEqual(str(first.paid_at), "2026-11-20 10:00:00")
+        self.disbursements_b.invalidate_recordset()
+        self.assertEqual(self.disbursements_b[0].status, "pending")
+        log = self.env["g2p.br.api.call.log"].search(
+            [("client_id", "=", self.clients["writer"].id)], limit=1
+        )
+        self.assertEqual((log.outcome, log.error_count), ("partial", 3))
+
+    def test_disbursement_status_forbidden_without_group(self):
+        payload = {"items": [self._item(self.disbursements_a[0])]}
+        body = self.assertStatus(
+            self.post("/disbursements/status", payload, client="reader"), 403
+        )
+        self.assertIn("detail", body)
+        self.disbursements_a.invalidate_recordset()
+        self.assertEqual(self.disbursements_a[0].status, "pending")
+        log = self.env["g2p.br.api.call.log"].search(
+            [("client_id", "=", self.clients["reader"].id)]
+        )
+        self.assertEqual(
+            (log.outcome, log.status_code, log.item_count), ("forbidden", 403, 1)
+        )
+
+    def test_disbursement_status_malformed(self):
+        item = self._item(self.disbursements_a[0])
+        for payload in (
+            None,
+            {},
+            {"items": []},
+            {"items": [item] * 1001},
+            {"items": [dict(item, status="lost")]},
+            {"items": [dict(item, status_time="yesterday")]},
+            {"items": [dict(item, reference="")]},
+            {"items": [dict(item, reference="A\x00B")]},
+            {"items": [dict(item, extra=1)]},
+            {"items": [{"reference": "x"}]},
+            {"items": "all"},
+            [item],
+        ):
+            with self.subTest(payload=str(payload)[:60]):
+                body = self.assertStatus(
+                    self.post("/disbursements/status", payload), 422
+                )
+                self.assertTrue(body["detail"])
+        response = self.client.post(
+            "/disbursements/status",
+            content=b"{not json",
+            headers=dict(
+                self.headers("writer"), **{"Content-Type": "application/json"}
+            ),
+        )
+        self.assertStatus(response, 422)
+        self.assertStatus(
+            self.post("/disbursements/status", {"items": [item]}, headers={}), 401
+        )
+
+    def test_disbursement_status_batch_of_1000(self):
+        payload = {"items": [self._item(self.disbursements_a[0], "sent")] * 1000}
+        body = self.assertStatus(self.post("/disbursements/status", payload), 200)
+        self.assertEqual(body["summary"]["applied"], 1)
+        self.assertEqual(len(body["results"]), 1000)
+
+    def test_call_log_admin_only(self):
+        self.post(
+            "/disbursements/status", {"items": [self._item(self.disbursements_a[0])]}
+        )
+        Log = self.env["g2p.br.api.call.log"]
+        self.assertTrue(Log.search_count([]))
+        reader = self.users["writer"]
+        self.assertFalse(Log.with_user(reader).check_access_rights("read", False))
+        self.assertFalse(
+            self.env["g2p.br.api.client"]
+            .with_user(reader)
+            .check_access_rights("read", False)
+        )
+
+    # ------------------------------------------------------------------
+    # DCI IBR enrolled
+    # ------------------------------------------------------------------
+    def _dci(self, query, query_type="idtype-value", client="reader", **header):
+        envelope = {
+            "signature": "",
+            "header": {
+                "version": "1.0.0",
+                "message_id": "msg-1",
+                "message_ts": "2026-11-25T10:00:00Z",
+                "action": "search",
+                "sender_id": "spmis.example.org",
+                "total_count": "1",
+                "is_msg_encrypted": False,
+                **header,
+            },
+            "message": {
+                "transaction_id": "txn-1",
+                "enrolled_criteria": {
+                    "query_type": query_type,
+                    "response_entity": "Member",
+                    "query": query,
+                },
+            },
+        }
+        return self.post("/dci/ibr/sync/enrolled", envelope, client=client)
+
+    def test_dci_enrolled_yes(self):
+        nid = self.members_a[0].identifier_ids[0].value
+        body = self.assertStatus(
+            self._dci(
+                {
+                    "person_identifier": {"eq": nid},
+                    "programme_identifier.program.programme_identifier": {"eq": "T-A"},
+                }
+            ),
+            200,
+        )
+        self.assertEqual(body["header"]["status"], "succ")
+        self.assertEqual(body["header"]["receiver_id"], "spmis.example.org")
+        self.assertEqual(body["message"]["transaction_id"], "txn-1")
+        [item] = body["message"]["enrolled_response"]
+        self.assertEqual(item["reference_id"], "msg-1")
+        self.assertEqual((item["status"], item["enrolled_status"]), ("succ", "yes"))
+        self.assertEqual(item["programmes"][0]["programme_identifier"], "T-A")
+
+    def test_dci_enrolled_forms(self):
+        member = self.members_a[1]
+        nid = member.identifier_ids[0].value
+        for query_type, query, expected in (
+            ("idtype-value", {"person_identifier": {"eq": member.sr_id}}, "yes"),
+            ("idtype-value", {"type": "NID", "value": nid}, "yes"),
+            (
+                "idtype-value",
+                {"person_identifier": nid, "person_identifier_type": "NID"},
+                "yes",
+            ),
+            (
+                "expression",
+                {
+                    "attribute_name": "person_identifier",
+                    "operator": "eq",
+                    "attribute_value": nid,
+                },
+                "yes",
+            ),
+            (
+                "expression",
+                [
+                    {"attribute_name": "person_identifier", "attribute_value": nid},
+                    {
+                        "attribute_name": "programme_identifier",
+                        "attribute_value": "T-B",
+                    },
+                ],
+                "no",
+            ),
+            ("idtype-value", {"person_identifier": {"eq": "NOBODY"}}, "no"),
+            # not visible to this client: not revealed
+            (
+                "idtype-value",
+                {"person_identifier": {"eq": self.members_b[0].sr_id}},
+                "no",
+            ),
+        ):
+            with self.subTest(query=query):
+                body = self.assertStatus(self._dci(query, query_type), 200)
+                [item] = body["message"]["enrolled_response"]
+                self.assertEqual(item["status"], "succ", item)
+                self.assertEqual(item["enrolled_status"], expected)
+
+    def test_dci_enrolled_rejections(self):
+        nid = self.members_a[0].identifier_ids[0].value
+        for kwargs, code in (
+            (
+                {"query": {"person_identifier": {"eq": nid}}, "is_msg_encrypted": True},
+                "rjct.encryption.not_supported",
+            ),
+            (
+                {"query": {"person_identifier": {"eq": nid}}, "action": "delete"},
+                "rjct.action.not_supported",
+            ),
+            (
+                {
+                    "query": {"person_identifier": {"eq": nid}},
+                    "query_type": "predicate",
+                },
+                "rjct.query_type.not_supported",
+            ),
+            ({"query": {"programme_identifier": {"eq": "T-A"}}}, "rjct.query.invalid"),
+            ({"query": {"person_identifier": {"gt": nid}}}, "rjct.query.invalid"),
+            ({"query": {"person_identifier": [nid]}}, "rjct.query.invalid"),
+            ({"query": {"person_identifier": "A\x00"}}, "rjct.query.invalid"),
+        ):
+            with self.subTest(code=code, kwargs=str(kwargs)[:80]):
+                body = self.assertStatus(self._dci(**kwargs), 200)
+                self.assertEqual(body["header"]["status"], "rjct")
+                [item] = body["message"]["enrolled_response"]
+                self.assertEqual(
+                    (item["status"], item["status_reason_code"]), ("rjct", code)
+                )
+                self.assertIsNone(item["enrolled_status"])
+
+    def test_dci_enrolled_malformed(self):
+        for payload in (
+            {},
+            {"header": {}, "message": {}},
+            {"header": {"message_id": "m"}, "message": {"transaction_id": "t"}},
+        ):
+            with self.subTest(payload=payload):
+                self.assertStatus(self.post("/dci/ibr/sync/enrolled", payload), 422)
+
+    # ------------------------------------------------------------------
+    # OpenAPI
+    # ------------------------------------------------------------------
+    def test_openapi_document(self):
+        body = self.assertStatus(self.client.get("/openapi.json"), 200)
+        self.assertEqual(
+            set(body["paths"]),
+            {
+                "/beneficiaries/{id_type}/{id_value}",
+                "/beneficiaries/{id_type}/{id_value}/enrollments",
+                "/beneficiaries/{id_type}/{id_value}/entitlements",
+                "/programs",
+                "/programs/{code}",
+                "/programs/{code}/enrollments",
+                "/programs/{code}/cycles",
+                "/disbursements/status",
+                "/dci/ibr/sync/enrolled",
+            },
+        )
+        self.assertEqual(
+            set(body["components"]["securitySchemes"]), {"BearerKey", "ApiKeyHeader"}
+        )
