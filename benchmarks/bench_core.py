@@ -159,6 +159,9 @@ def refs_verify(env, sample, result):
             elif eligible and membership.state == "not_eligible":
                 membership.write({"state": "enrolled"})
     result["naive_rows"] = len(memberships)
+    result["naive_scale_rows"] = env["g2p.br.program.membership"].search_count(
+        [("program_id", "=", prog.id)]
+    )
 
 
 def ours_verify(env, result):
