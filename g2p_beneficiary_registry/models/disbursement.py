@@ -1,4 +1,5 @@
 import logging
+from datetime import date, datetime, time, timezone
 
 from psycopg2.extras import execute_values
 
@@ -277,10 +278,16 @@ class G2pBrDisbursement(models.Model):
         if not value:
             return fields.Datetime.now()
         if isinstance(value, str):
-            value = fields.Datetime.to_datetime(value.replace("Z", "").replace("T", " ")[:19])
+            # ISO 8601, with or without a UTC offset ("Z", "+02:00")
+            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        elif isinstance(value, date) and not isinstance(value, datetime):
+            value = datetime.combine(value, time.min)
+        elif not isinstance(value, datetime):
+            raise ValueError(f"not a date and time: {value!r}")
         if value.tzinfo:
-            value = value.astimezone(tz=None).replace(tzinfo=None)
-        return value
+            # stored naive in UTC, as every Odoo datetime
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.replace(microsecond=0)
 
     def _write_status_updates(self, updates):
         """One UPDATE ... FROM (VALUES ...) for a whole batch of status reports
