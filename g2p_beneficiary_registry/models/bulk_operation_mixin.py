@@ -43,6 +43,14 @@ class G2pBrBulkOperationMixin(models.AbstractModel):
         value = self.env["ir.config_parameter"].sudo().get_param(BULK_THRESHOLD_PARAM)
         return int(value) if value else DEFAULT_BULK_THRESHOLD
 
+    def _check_bulk_access(self, model, operation):
+        """The set-based SQL of a bulk operation bypasses the ORM's access
+        checks: check that the user may ``operation`` records of ``model`` and
+        write on the record the operation runs on."""
+        self.env[model].check_access_rights(operation)
+        self.check_access_rights("write")
+        self.check_access_rule("write")
+
     def _run_bulk(self, method, size, description):
         """Call ``self.<method>()`` now, or enqueue it when ``size`` rows are
         above the threshold. Return the method's result, or the job."""

@@ -84,6 +84,7 @@ class G2pBrCycle(models.Model):
         self.ensure_one()
         self._check_state("draft")
         self.program_id._check_active()
+        self._check_bulk_access("g2p.br.entitlement", "create")
         size = self.env["g2p.br.program.membership"].search_count(
             [("program_id", "=", self.program_id.id), ("state", "=", "enrolled")]
         )
@@ -122,6 +123,7 @@ class G2pBrCycle(models.Model):
                 _("Disbursements are created for an approved cycle, not for %s.",
                   self._state_label())
             )
+        self._check_bulk_access("g2p.br.disbursement", "create")
         size = self.env["g2p.br.entitlement"].search_count(
             [("cycle_id", "=", self.id), ("state", "=", "approved")]
         )
@@ -191,6 +193,7 @@ class G2pBrCycle(models.Model):
         beneficiary never gets two entitlements in one cycle."""
         self.ensure_one()
         program = self.program_id
+        self._check_bulk_access("g2p.br.entitlement", "create")
         Entitlement = self.env["g2p.br.entitlement"]
         Entitlement.flush_model()
         self.env["g2p.br.program.membership"].flush_model()
@@ -251,6 +254,7 @@ class G2pBrCycle(models.Model):
         """A pending disbursement of the remainder of each approved entitlement
         that has none in flight, set-based. Idempotent."""
         self.ensure_one()
+        self._check_bulk_access("g2p.br.disbursement", "create")
         Disbursement = self.env["g2p.br.disbursement"]
         Entitlement = self.env["g2p.br.entitlement"]
         Disbursement.flush_model()

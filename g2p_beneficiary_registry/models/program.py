@@ -160,6 +160,7 @@ class G2pBrProgram(models.Model):
     def action_enroll_eligible(self):
         self.ensure_one()
         self._check_active()
+        self._check_bulk_access("g2p.br.program.membership", "create")
         return self._run_bulk(
             "_enroll_eligible", self._count_eligible(), _("Enroll eligible beneficiaries")
         )
@@ -167,6 +168,7 @@ class G2pBrProgram(models.Model):
     def action_verify_eligibility(self):
         self.ensure_one()
         self._check_active()
+        self._check_bulk_access("g2p.br.program.membership", "write")
         size = self.env["g2p.br.program.membership"].search_count(
             [("program_id", "=", self.id)]
         )
@@ -249,6 +251,7 @@ class G2pBrProgram(models.Model):
         :meth:`verify_eligibility` and to the program manager. Idempotent.
         """
         self.ensure_one()
+        self._check_bulk_access("g2p.br.program.membership", "create")
         Membership = self.env["g2p.br.program.membership"]
         Membership.flush_model()
         eligible = self._eligible_subquery()
@@ -313,6 +316,7 @@ class G2pBrProgram(models.Model):
         """
         self.ensure_one()
         Membership = self.env["g2p.br.program.membership"]
+        self._check_bulk_access("g2p.br.program.membership", "write")
         Membership.flush_model()
         self.env["g2p.br.beneficiary"].flush_model()
         eligible = self._eligible_condition(SQL("m.beneficiary_id"))
