@@ -72,6 +72,18 @@ class G2pBrApiDemo(models.AbstractModel):
                     for n in range(1, count + 1)
                 ]
             )
+            if letter == "A":
+                # a household no program of the dataset serves
+                household = env["g2p.br.beneficiary"].create(
+                    {
+                        "sr_id": f"{prefix}-SR-HH-1",
+                        "kind": "group",
+                        "group_size": 3,
+                        "region_code": f"{prefix}-OTHER",
+                    }
+                )
+                beneficiaries[0].group_id = household
+                result["household"] = household
             memberships = env["g2p.br.program.membership"].create(
                 [
                     {"beneficiary_id": b.id, "program_id": program.id}
@@ -99,17 +111,22 @@ class G2pBrApiDemo(models.AbstractModel):
 
     @api.model
     def _create_demo_data(self):
-        """Demo data: the dataset, and an API client limited to ``DEMO-A``."""
-        if (
-            self.env["g2p.br.program"]
-            .with_context(active_test=False)
-            .search_count([("code", "=", "DEMO-A")])
-        ):
-            return True  # loaded already (module update)
-        data = self._create_dataset("DEMO", members=(3, 2))
+        """Demo data: an API client limited to one program, the core's demo
+        program ``SCG`` when its demo data is loaded, else ``DEMO-A`` of a
+        dataset created here."""
+        program = self.env.ref(
+            "g2p_beneficiary_registry.program_senior_grant_demo",
+            raise_if_not_found=False,
+        )
+        if not program:
+            Program = self.env["g2p.br.program"].with_context(active_test=False)
+            program = Program.search([("code", "=", "DEMO-A")], limit=1)
+            if not program:
+                program = self._create_dataset("DEMO", members=(3, 2))["programs"]["A"]
         user = self.env.ref("g2p_br_api.user_br_api_demo_client")
-        data["programs"]["A"].write({"user_ids": [Command.link(user.id)]})
+        program.write({"user_ids": [Command.link(user.id)]})
         client = self.env.ref("g2p_br_api.api_client_demo")
-        _brk, prefix, secret = DEMO_KEY.split("_", 2)
-        client._set_new_key(secret=secret, prefix=prefix)
+        if not client.key_prefix:
+            _brk, prefix, secret = DEMO_KEY.split("_", 2)
+            client._set_new_key(secret=secret, prefix=prefix)
         return True

@@ -105,23 +105,30 @@ class G2pBrApiService(models.AbstractModel):
         beneficiary = self._find_beneficiary(id_type, id_value)
         if not beneficiary:
             return None
-        summary = beneficiary.get_summary()
+        # Not the core's get_summary(): it reads the household's SR id, which
+        # raises AccessError for a client that sees the individual (member
+        # of its programs) but not the household.
         enrollments = [self._enrollment(e) for e in beneficiary.get_enrollments()]
         entitlements = beneficiary.get_entitlements()["items"]
+        household = beneficiary.search([("id", "=", beneficiary.group_id.id)])
+        is_group = beneficiary.kind == "group"
         return {
-            "sr_id": summary["sr_id"],
-            "kind": summary["kind"],
-            "active": summary["active"],
-            "identifiers": summary["identifiers"],
-            "sex": summary.get("sex"),
-            "birth_date": summary.get("birth_date"),
-            "region_code": summary.get("region_code"),
-            "group_size": summary.get("group_size"),
-            "poverty_score": summary.get("poverty_score"),
-            "disability": bool(summary.get("disability")),
-            "household_sr_id": summary.get("group_sr_id"),
-            "sr_updated_at": summary.get("sr_updated_at"),
-            "synced_at": summary.get("synced_at"),
+            "sr_id": beneficiary.sr_id,
+            "kind": beneficiary.kind,
+            "active": beneficiary.active,
+            "identifiers": [
+                {"type": i.type_id.code, "value": i.value}
+                for i in beneficiary.identifier_ids
+            ],
+            "sex": _none(beneficiary.sex),
+            "birth_date": _none(beneficiary.birth_date),
+            "region_code": _none(beneficiary.region_code),
+            "group_size": beneficiary.group_size if is_group else None,
+            "poverty_score": beneficiary.poverty_score if is_group else None,
+            "disability": bool(beneficiary.disability),
+            "household_sr_id": household.sr_id if household else None,
+            "sr_updated_at": _none(beneficiary.sr_updated_at),
+            "synced_at": _none(beneficiary.synced_at),
             "enrollments": enrollments,
             "entitlements": {
                 "total": len(entitlements),

@@ -232,6 +232,20 @@ class TestBrApiRouters(BrApiDataMixin, FastAPITransactionCase):
                 self.assertEqual([e["program"] for e in body["enrollments"]], ["T-A"])
                 self.assertEqual(body["entitlements"]["total"], 1)
                 self.assertEqual(body["entitlements"]["by_state"], {"approved": 1})
+                # the household is not a member of the client's programs
+                self.assertIsNone(body["household_sr_id"])
+                self.assertEqual(body["birth_date"], "1981-01-01")
+
+    def test_beneficiary_household_visible_to_managers(self):
+        self.users["reader"].groups_id |= self.env.ref(
+            "g2p_beneficiary_registry.group_br_manager"
+        )
+        body = self.assertStatus(
+            self.get(f"/beneficiaries/sr/{self.members_a[0].sr_id}"), 200
+        )
+        self.assertEqual(body["household_sr_id"], "T-SR-HH-1")
+        body = self.assertStatus(self.get("/beneficiaries/sr/T-SR-HH-1"), 200)
+        self.assertEqual((body["kind"], body["group_size"]), ("group", 3))
 
     def test_beneficiary_not_found_or_not_visible(self):
         other = self.members_b[0]
@@ -242,6 +256,7 @@ class TestBrApiRouters(BrApiDataMixin, FastAPITransactionCase):
             f"/beneficiaries/NID/{other.identifier_ids[0].value}",
             "/beneficiaries/sr/NOBODY",
             f"/beneficiaries/NOTYPE/{self.members_a[0].sr_id}",
+            "/beneficiaries/sr/T-SR-HH-1",
         ):
             with self.subTest(path=path):
                 body = self.assertStatus(self.get(path), 404)
