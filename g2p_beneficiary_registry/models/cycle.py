@@ -179,7 +179,14 @@ class G2pBrCycle(models.Model):
         if not user.has_group("g2p_beneficiary_registry.group_br_approver"):
             raise AccessError(_("Only an approver can approve entitlements."))
         for cycle in self:
-            if cycle.program_id.four_eyes and cycle.generated_by_id == user:
+            # generated_by_id is the last generator: someone else adding late
+            # members must not clear the first generator's entitlements
+            if cycle.program_id.four_eyes and (
+                cycle.generated_by_id == user
+                or self.env["g2p.br.entitlement"].sudo().search_count(
+                    [("cycle_id", "=", cycle.id), ("state", "=", "pending_approval"),
+                     ("create_uid", "=", user.id)], limit=1)
+            ):
                 raise UserError(
                     _("Four-eyes approval: you generated the entitlements of %s, "
                       "another approver must approve them.", cycle.name)
