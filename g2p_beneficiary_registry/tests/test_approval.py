@@ -1,0 +1,90 @@
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import tagged
+
+from .common import BeneficiaryRegistryCase
+
+
+@tagged("post_install", "-at_install")
+class TestFourEyes(BeneficiaryRegistryCase):
+    def _cycle_generated_by(self, user, four_eyes):
+        self.program_a.four_eyes = four_eyes
+        self.program_a._enroll_eligible()
+        cycle = self.create_cycle(self.program_a)
+        cycle.with_user(user).action_generate_entitlements()
+        self.assertEqual(cycle.generated_by_id, user)
+        cycle.action_to_approve()
+        return cycle
+
+    def test_generator_cannot_approve_with_four_eyes(self):
+        self.user_approver.groups_id += self.env.ref(
+            "g2p_beneficiary_registry.group_br_manager"
+        )
+        cycle = self._cycle_generated_by(self.user_approver, four_eyes=True)
+        with self.assertRaises(UserError):
+            cycle.with_user(self.user_approver).action_approve_entitlements()
+        ent = cycle.entitlement_ids[0]
+        with self.assertRaises(UserError):
+            ent.with_user(self.user_approver).action_approve()
+        with self.assertRaises(UserError):
+            ent.with_user(self.user_approver).action_reject()
+        self.assertEqual(cycle.state, "to_approve")
+        self.assertEqual(
+            set(cycle.entitlement_ids.mapped("state")), {"pending_approval"}
+        )
+        # Another approver can.
+        cycle.with_user(self.user_approver2).action_approve_entitlements()
+        self.assertEqual(cycle.state, "approved")
+        self.assertEqual(cycle.approved_by_id, self.user_approver2)
+        self.assertEqual(set(cycle.entitlement_ids.mapped("state")), {"approved"})
+
+    def test_four_eyes_after_another_user_regenerates(self):
+        """A later generation by someone else does not let the first
+        generator approve the entitlements they generated."""
+        self.user_approver.groups_id += self.env.ref(
+            "g2p_beneficiary_registry.group_br_manager"
+        )
+        self.program_a.four_eyes = True
+        self.program_a._enroll_eligible()
+        cycle = self.create_cycle(self.program_a)
+        cycle.with_user(self.user_approver).action_generate_entitlements()
+        self.create_beneficiary(region_code="R1")
+        self.program_a._enroll_eligible()
+        cycle.with_user(self.user_manager).action_generate_entitlements()
+        self.assertEqual(cycle.generated_by_id, self.user_manager)
+        self.assertEqual(len(cycle.entitlement_ids), 3)
+        cycle.action_to_approve()
+        with self.assertRaises(UserError):
+            cycle.with_user(self.user_approver).action_approve_entitlements()
+        self.assertEqual(
+            set(cycle.entitlement_ids.mapped("state")), {"pending_approval"}
+        )
+        cycle.with_user(self.user_approver2).action_approve_entitlements()
+        self.assertEqual(set(cycle.entitlement_ids.mapped("state")), {"approved"})
+
+    def test_generator_can_approve_without_four_eyes(self):
+        self.user_approver.groups_id += self.env.ref(
+            "g2p_beneficiary_registry.group_br_manager"
+        )
+        cycle = self._cycle_generated_by(self.user_approver, four_eyes=False)
+        cycle.with_user(self.user_approver).action_approve_entitlements()
+        self.assertEqual(cycle.state, "approved")
+        self.assertEqual(set(cycle.entitlement_ids.mapped("state")), {"approved"})
+
+    def test_admin_generator_with_four_eyes(self):
+        cycle = self._cycle_generated_by(self.user_admin, four_eyes=True)
+        with self.assertRaises(UserError):
+            cycle.with_user(self.user_admin).action_approve_entitlements()
+        cycle.with_user(self.user_approver).action_approve_entitlements()
+        self.assertEqual(cycle.state, "approved")
+
+    def test_approval_refused_for_non_approvers(self):
+        cycle = self._cycle_generated_by(self.user_manager, four_eyes=False)
+        for user in (self.user_manager, self.user_viewer, self.user_outsider):
+            with self.subTest(user=user.login), self.assertRaises(AccessError):
+                cycle.with_user(user).action_approve_entitlements()
+        with self.assertRaises(AccessError):
+            cycle.with_user(self.user_manager)._approve_entitlements()
+        self.assertEqual(cycle.state, "to_approve")
+        self.assertEqual(
+            set(cycle.entitlement_ids.mapped("state")), {"pending_approval"}
+        )
