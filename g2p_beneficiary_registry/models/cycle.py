@@ -75,6 +75,9 @@ class G2pBrCycle(models.Model):
     def write(self, vals):
         if "state" in vals:
             self._check_transition(vals["state"])
+            if vals["state"] == "approved" and not self.env.su:
+                # approving by writing the state (RPC) needs an approver too
+                self._check_can_approve()
         return super().write(vals)
 
     # ------------------------------------------------------------------

@@ -119,6 +119,9 @@ class G2pBrEntitlement(models.Model):
     def write(self, vals):
         if "state" in vals:
             self._check_transition(vals["state"])
+            if vals["state"] in ("approved", "rejected") and not self.env.su:
+                # deciding by writing the state (RPC) needs an approver too
+                self._check_can_approve()
         res = super().write(vals)
         if {"amount", "quantity"} & set(vals):
             self._refresh_disbursement_totals(entitlement_ids=self.ids)
