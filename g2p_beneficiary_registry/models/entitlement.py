@@ -122,6 +122,10 @@ class G2pBrEntitlement(models.Model):
             if vals["state"] in ("approved", "rejected") and not self.env.su:
                 # deciding by writing the state (RPC) needs an approver too
                 self._check_can_approve()
+        if {"amount", "quantity"} & set(vals) and self.filtered(
+            lambda e: e.state not in ("draft", "pending_approval")
+        ):
+            raise UserError(_("Only an entitlement not approved yet can change its value."))
         res = super().write(vals)
         if {"amount", "quantity"} & set(vals):
             self._refresh_disbursement_totals(entitlement_ids=self.ids)
