@@ -253,10 +253,11 @@ class G2pBrCycle(models.Model):
         approved = self.env["g2p.br.entitlement"]._bulk_set_state(
             self, "pending_approval", "approved"
         )
-        self.write(
-            {"state": "approved", "approved_by_id": self.env.uid,
-             "approved_at": fields.Datetime.now()}
-        )
+        if self.state != "approved":  # a retried job keeps the first approval
+            self.write(
+                {"state": "approved", "approved_by_id": self.env.uid,
+                 "approved_at": fields.Datetime.now()}
+            )
         self.message_post(body=_("%s entitlements approved.", approved))
         return {"approved": approved}
 
