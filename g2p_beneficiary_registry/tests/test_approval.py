@@ -88,3 +88,37 @@ class TestFourEyes(BeneficiaryRegistryCase):
         self.assertEqual(
             set(cycle.entitlement_ids.mapped("state")), {"pending_approval"}
         )
+
+    def test_no_approval_through_write(self):
+        """A manager cannot approve by writing the state (RPC write)."""
+        cycle = self._cycle_generated_by(self.user_manager, four_eyes=False)
+        ent = cycle.entitlement_ids[0].with_user(self.user_manager)
+        for state in ("approved", "rejected"):
+            with self.subTest(state=state), self.assertRaises(AccessError):
+                ent.write({"state": state})
+        with self.assertRaises(AccessError):
+            cycle.with_user(self.user_manager).write({"state": "approved"})
+        self.assertEqual(cycle.state, "to_approve")
+        self.assertEqual(ent.state, "pending_approval")
+        # Four eyes holds on a write too.
+        self.program_a.four_eyes = True
+        self.user_manager.groups_id += self.env.ref(
+            "g2p_beneficiary_registry.group_br_approver"
+        )
+        with self.assertRaises(UserError):
+            ent.write({"state": "approved"})
+        with self.assertRaises(UserError):
+            cycle.with_user(self.user_manager).write({"state": "approved"})
+        ent.with_user(self.user_approver).write({"state": "approved"})
+        self.assertEqual(ent.state, "approved")
+
+    def test_approved_amount_is_frozen(self):
+        cycle = self._cycle_generated_by(self.user_manager, four_eyes=False)
+        ent = cycle.entitlement_ids[0].with_user(self.user_manager)
+        ent.amount = 120  # still pending: the approver sees the new amount
+        cycle.with_user(self.user_approver).action_approve_entitlements()
+        for field in ("amount", "quantity"):
+            with self.subTest(field=field), self.assertRaises(UserError):
+                ent.write({field: 1000})
+        self.assertEqual(ent.amount, 120)
+        self.assertEqual(ent.remaining, 120)

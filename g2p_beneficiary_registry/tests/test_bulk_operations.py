@@ -157,11 +157,18 @@ class TestBulkOperations(BulkCase):
         self.assertEqual(cycle.action_approve_entitlements(), {"approved": 2})
         self.assertTrue(self.messages(cycle, "entitlements approved"))
         self.freeze_write_date(entitlements)
+        self.freeze_write_date(cycle)
+        approved_at = cycle.approved_at
         with self.assertRaises(UserError):
             cycle.action_approve_entitlements()
         # The job run again (e.g. a retried queue job) changes nothing.
-        self.assertEqual(cycle._approve_entitlements(), {"approved": 0})
+        self.assertEqual(
+            cycle.with_user(self.user_approver)._approve_entitlements(), {"approved": 0}
+        )
         self.assertUntouched(entitlements)
+        self.assertUntouched(cycle)
+        self.assertEqual(cycle.approved_by_id, self.env.user)
+        self.assertEqual(cycle.approved_at, approved_at)
         self.assertEqual(set(entitlements.mapped("state")), {"approved"})
 
     def test_create_disbursements(self):
