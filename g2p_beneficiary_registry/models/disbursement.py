@@ -1,5 +1,5 @@
 import logging
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 
 from psycopg2.extras import execute_values
 
@@ -252,7 +252,7 @@ class G2pBrDisbursement(models.Model):
             return error("not_found", _("No disbursement with this reference."))
         try:
             when = self._parse_status_time(item.get("status_time"))
-        except ValueError:
+        except (TypeError, ValueError):
             return error("invalid_status_time", _("The status time is not a valid date and time."))
         current = seen.get(reference, record.status)
         if status == current:
@@ -279,14 +279,14 @@ class G2pBrDisbursement(models.Model):
             return fields.Datetime.now()
         if isinstance(value, str):
             # ISO 8601, with or without a UTC offset ("Z", "+02:00")
-            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            value = datetime.fromisoformat(value.strip())
         elif isinstance(value, date) and not isinstance(value, datetime):
             value = datetime.combine(value, time.min)
         elif not isinstance(value, datetime):
-            raise ValueError(f"not a date and time: {value!r}")
+            raise TypeError(f"not a date and time: {value!r}")
         if value.tzinfo:
             # stored naive in UTC, as every Odoo datetime
-            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(UTC).replace(tzinfo=None)
         return value.replace(microsecond=0)
 
     def _write_status_updates(self, updates):
