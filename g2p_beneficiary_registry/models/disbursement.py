@@ -113,7 +113,18 @@ class G2pBrDisbursement(models.Model):
 
     def write(self, vals):
         if "status" in vals:
-            self._check_transition(vals["status"])
+            # the rules of _set_status hold for a status written directly (RPC)
+            status = vals["status"]
+            self._check_transition(status)
+            if status == "failed" and not vals.get("failure_reason") and not all(
+                self.mapped("failure_reason")
+            ):
+                raise UserError(_("Give the reason why the disbursement failed."))
+            when = vals.get("status_time") or fields.Datetime.now()
+            time_field = STATUS_TIME_FIELDS[status]
+            vals = dict(
+                vals, status_time=when, **{time_field: vals.get(time_field) or when}
+            )
         if {"amount", "quantity", "entitlement_id"} & set(vals):
             if self.filtered(lambda d: d.status != "pending"):
                 raise UserError(_("Only a pending disbursement can change its amount."))
@@ -121,6 +132,10 @@ class G2pBrDisbursement(models.Model):
         res = super().write(vals)
         if {"amount", "quantity", "entitlement_id"} & set(vals):
             self._check_not_over_disbursed()
+            self.entitlement_id._refresh_disbursement_totals(
+                entitlement_ids=self.entitlement_id.ids
+            )
+        elif "status" in vals:
             self.entitlement_id._refresh_disbursement_totals(
                 entitlement_ids=self.entitlement_id.ids
             )

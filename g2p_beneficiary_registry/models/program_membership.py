@@ -77,7 +77,19 @@ class G2pBrProgramMembership(models.Model):
             self._check_transition(vals["state"])
             if vals["state"] == "enrolled":
                 self._check_eligible()
-        return super().write(vals)
+            elif vals["state"] == "exited":
+                # the rules of action_exit hold for a state written directly (RPC)
+                if not vals.get("exit_reason") and not all(self.mapped("exit_reason")):
+                    raise UserError(_("Give a reason to exit a member from a program."))
+                vals = dict(
+                    vals, exit_date=vals.get("exit_date") or fields.Date.context_today(self)
+                )
+        res = super().write(vals)
+        if vals.get("state") == "enrolled":
+            first = self.filtered(lambda m: not m.enrollment_date)
+            if first:
+                first.write({"enrollment_date": fields.Date.context_today(self)})
+        return res
 
     # ------------------------------------------------------------------
     # Actions
