@@ -115,6 +115,25 @@ class TestDisbursement(DisbursementCase):
                         # A refused move leaves no trace.
                         self.assertFalse(d.sent_at)
 
+    def test_write_keeps_the_rules(self):
+        """Writing the status (RPC) follows the same rules as the buttons."""
+        d = self.disburse(100)
+        with self.assertRaises(UserError):
+            d.write({"status": "failed"})
+        self.assertEqual(d.status, "pending")
+        d.write({"status": "paid"})
+        self.assertTrue(d.paid_at)
+        self.assertEqual(d.status_time, d.paid_at)
+        self.assertEqual(self.ent1.disbursed_total, 100.0)
+        self.assertEqual(self.ent1.disbursement_status, "fully_disbursed")
+        d.write({"status": "reversed"})
+        self.assertTrue(d.reversed_at)
+        self.assertEqual(self.ent1.disbursed_total, 0.0)
+        d2 = self.disburse(100)
+        d2.write({"status": "failed", "failure_reason": "Closed"})
+        self.assertTrue(d2.failed_at)
+        self.assertEqual(self.ent1.disbursement_status, "failed")
+
     def test_only_approved_entitlements(self):
         cycle = self.generated_cycle(self.program_b)
         with self.assertRaises(UserError):

@@ -101,13 +101,26 @@ class TestMembership(BeneficiaryRegistryCase):
                     continue
                 with self.subTest(old=old, new=new):
                     self.set_state(self.membership, old)
+                    vals = {"state": new}
+                    if new == "exited":
+                        vals["exit_reason"] = "Moved"
                     if (old, new) in ALLOWED:
-                        self.membership.write({"state": new})
+                        self.membership.write(vals)
                         self.assertEqual(self.membership.state, new)
                     else:
                         with self.assertRaises(UserError):
-                            self.membership.write({"state": new})
+                            self.membership.write(vals)
                         self.assertEqual(self.membership.state, old)
+
+    def test_write_keeps_the_rules(self):
+        """Writing the state (RPC) follows the same rules as the buttons."""
+        self.membership.write({"state": "enrolled"})
+        self.assertEqual(self.membership.enrollment_date, self.today)
+        with self.assertRaises(UserError):
+            self.membership.write({"state": "exited"})
+        self.assertEqual(self.membership.state, "enrolled")
+        self.membership.write({"state": "exited", "exit_reason": "Moved"})
+        self.assertEqual(self.membership.exit_date, self.today)
 
     def test_not_eligible_cannot_be_enrolled_while_ineligible(self):
         self.membership.action_enroll()
