@@ -17,10 +17,13 @@ NO_TRACKING = {
 }
 
 
+TEST_REGIONS = "[('region_code', 'in', ['ZZR1', 'ZZR2'])]"
+
+
 class BeneficiaryRegistryCase(TransactionCase):
     """Registry fixtures: users of each group, two households with their
     members, an archived individual, and two programs (A on individuals of
-    region R1, B on households) with their assigned users.
+    region ZZR1, B on households) with their assigned users.
 
     ``cls.env`` runs as OdooBot (superuser, member of the Administrator group).
     """
@@ -52,13 +55,13 @@ class BeneficiaryRegistryCase(TransactionCase):
         )
 
         cls.hh1 = cls.create_beneficiary(
-            kind="group", region_code="R1", group_size=4, poverty_score=0.2
+            kind="group", region_code="ZZR1", group_size=4, poverty_score=0.2
         )
         cls.hh2 = cls.create_beneficiary(
-            kind="group", region_code="R2", group_size=2, poverty_score=0.5
+            kind="group", region_code="ZZR2", group_size=2, poverty_score=0.5
         )
         cls.ind1 = cls.create_beneficiary(
-            region_code="R1",
+            region_code="ZZR1",
             sex="female",
             group_id=cls.hh1.id,
             identifier_ids=[
@@ -66,17 +69,17 @@ class BeneficiaryRegistryCase(TransactionCase):
             ],
         )
         cls.ind2 = cls.create_beneficiary(
-            region_code="R1", sex="male", group_id=cls.hh1.id
+            region_code="ZZR1", sex="male", group_id=cls.hh1.id
         )
         cls.ind3 = cls.create_beneficiary(
-            region_code="R2", sex="female", group_id=cls.hh2.id
+            region_code="ZZR2", sex="female", group_id=cls.hh2.id
         )
-        cls.ind_archived = cls.create_beneficiary(region_code="R1", active=False)
+        cls.ind_archived = cls.create_beneficiary(region_code="ZZR1", active=False)
 
         cls.program_a = cls.create_program(
             code="PA",
             name="Program A",
-            eligibility_domain="[('region_code', '=', 'R1')]",
+            eligibility_domain="[('region_code', '=', 'ZZR1')]",
             base_amount=100.0,
             user_ids=[
                 Command.set(
@@ -129,6 +132,9 @@ class BeneficiaryRegistryCase(TransactionCase):
         cls._sequence += 1
         vals.setdefault("code", f"P{cls._sequence}")
         vals.setdefault("name", f"Program {cls._sequence}")
+        # only the beneficiaries of the fixtures, whatever else is in the
+        # database (demo data)
+        vals.setdefault("eligibility_domain", TEST_REGIONS)
         program = cls.env["g2p.br.program"].create(vals)
         if activate:
             program.action_activate()

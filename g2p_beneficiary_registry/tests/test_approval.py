@@ -47,7 +47,7 @@ class TestFourEyes(BeneficiaryRegistryCase):
         self.program_a._enroll_eligible()
         cycle = self.create_cycle(self.program_a)
         cycle.with_user(self.user_approver).action_generate_entitlements()
-        self.create_beneficiary(region_code="R1")
+        self.create_beneficiary(region_code="ZZR1")
         self.program_a._enroll_eligible()
         cycle.with_user(self.user_manager).action_generate_entitlements()
         self.assertEqual(cycle.generated_by_id, self.user_manager)

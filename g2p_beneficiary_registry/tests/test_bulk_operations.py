@@ -96,7 +96,7 @@ class TestBulkOperations(BulkCase):
         self.assertEqual(m2.state, "not_eligible")
         self.assertTrue(self.messages(self.program_a, "Eligibility verified"))
         # Eligible again.
-        self.ind1.region_code = "R1"
+        self.ind1.region_code = "ZZR1"
         summary = self.program_a.verify_eligibility(
             beneficiary_ids=(self.ind1 | self.ind2).ids
         )
@@ -141,7 +141,7 @@ class TestBulkOperations(BulkCase):
         self.assertEqual(cycle.entitlement_ids, entitlements)
         self.assertUntouched(entitlements)
         # A member enrolled later gets an entitlement, the others are kept.
-        late = self.create_beneficiary(region_code="R1")
+        late = self.create_beneficiary(region_code="ZZR1")
         self.program_a._enroll_eligible()
         self.assertEqual(cycle.action_generate_entitlements(), {"created": 1})
         self.assertUntouched(entitlements)

@@ -94,7 +94,7 @@ class TestCycle(BeneficiaryRegistryCase):
         for steps in (0, 1, 2):
             with self.subTest(steps=steps):
                 program = self.create_program(
-                    eligibility_domain="[('region_code', '=', 'R1')]", base_amount=10
+                    eligibility_domain="[('region_code', '=', 'ZZR1')]", base_amount=10
                 )
                 cycle = self.generated_cycle(program)
                 if steps >= 1:

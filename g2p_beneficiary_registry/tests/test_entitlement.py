@@ -158,8 +158,10 @@ class TestEntitlement(BeneficiaryRegistryCase):
     # Expiry
     # ------------------------------------------------------------------
     def test_cron_expire(self):
+        # what is in the database already (demo data) expires first
+        self.env["g2p.br.entitlement"]._cron_expire_entitlements()
         program = self.create_program(
-            eligibility_domain="[('region_code', '=', 'R1')]", base_amount=10
+            eligibility_domain="[('region_code', '=', 'ZZR1')]", base_amount=10
         )
         past = self.approved_cycle(
             program, start=date(2020, 1, 1), end=date(2020, 1, 31)

@@ -49,7 +49,7 @@ class TestMembership(BeneficiaryRegistryCase):
         self.assertEqual(self.membership.enrollment_date, self.today)
 
     def test_enroll_only_if_eligible(self):
-        # ind3 lives in R2: not eligible for program A.
+        # ind3 lives in ZZR2: not eligible for program A.
         membership = self.Membership.create(
             {"program_id": self.program_a.id, "beneficiary_id": self.ind3.id}
         )

@@ -64,7 +64,7 @@ class TestProgram(BeneficiaryRegistryCase):
     # Eligibility
     # ------------------------------------------------------------------
     def test_eligibility_domain_and_target_kind(self):
-        # Program A: individuals of R1; the archived one is never eligible.
+        # Program A: individuals of ZZR1; the archived one is never eligible.
         self.assertEqual(self.program_a._count_eligible(), 2)
         summary = self.program_a._enroll_eligible()
         self.assertEqual(summary["created"], 2)
@@ -80,7 +80,9 @@ class TestProgram(BeneficiaryRegistryCase):
         )
 
     def test_archived_beneficiary_excluded(self):
-        program = self.create_program(eligibility_domain="[('region_code', '=', 'R1')]")
+        program = self.create_program(
+            eligibility_domain="[('region_code', '=', 'ZZR1')]"
+        )
         program._enroll_eligible()
         self.assertNotIn(self.ind_archived, program.membership_ids.beneficiary_id)
         self.ind_archived.active = True
@@ -92,7 +94,7 @@ class TestProgram(BeneficiaryRegistryCase):
             "[('no_such_field', '=', 1)]",
             "not a domain",
             "42",
-            "[('region_code', 'bad_op', 'R1')]",
+            "[('region_code', 'bad_op', 'ZZR1')]",
         ):
             with self.subTest(domain=domain), self.assertRaises(ValidationError):
                 self.program_a.eligibility_domain = domain

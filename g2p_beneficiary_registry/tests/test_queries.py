@@ -55,7 +55,9 @@ class TestQueries(BeneficiaryRegistryCase):
             benefit_kind="in_kind",
             item_id=cls.item_rice.id,
             base_amount=5,
-            eligibility_domain="[('sex', '=', 'female')]",
+            eligibility_domain=(
+                "[('sex', '=', 'female'), ('region_code', '=like', 'ZZR%')]"
+            ),
         )
         cls.dec = cls.approved_cycle(cls.program_a)
         cls.jan = cls.generated_cycle(

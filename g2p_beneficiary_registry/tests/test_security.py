@@ -4,7 +4,7 @@ from odoo import Command
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
-from .common import BeneficiaryRegistryCase
+from .common import TEST_REGIONS, BeneficiaryRegistryCase
 
 MODELS = (
     "g2p.br.identifier.type",
@@ -121,7 +121,11 @@ class TestSecurity(BeneficiaryRegistryCase):
             self.env["g2p.br.program"]
             .with_user(self.user_manager)
             .create(
-                {"code": "MGR", "name": "Manager's program", "eligibility_domain": "[]"}
+                {
+                    "code": "MGR",
+                    "name": "Manager's program",
+                    "eligibility_domain": TEST_REGIONS,
+                }
             )
         )
         self.assertIn(self.user_manager, program.user_ids)
