@@ -31,6 +31,11 @@
         "views/menus.xml",
     ],
     "demo": ["demo/demo_data.xml"],
+    "assets": {
+        "web.assets_tests": [
+            "g2p_beneficiary_registry/static/tests/tours/*.js",
+        ],
+    },
     "installable": True,
     "application": True,
 }

@@ -8,3 +8,4 @@ from . import test_membership
 from . import test_program
 from . import test_queries
 from . import test_security
+from . import test_tours
