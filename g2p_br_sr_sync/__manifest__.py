@@ -1,4 +1,4 @@
-{  # noqa: B018
+{
     "name": "G2P BR Social Registry Sync",
     "summary": "Scheduled, paged, incremental and resumable pull of minimal "
     "demographic data from a Social Registry (DCI sync search API)",

@@ -27,7 +27,7 @@ and the benchmark::
 
     registry = SrRegistry(size=10_000, seed=42)
     with DciSrServer(registry) as server:
-        url = server.base_url   # http://127.0.0.1:<port>
+        url = server.base_url  # http://127.0.0.1:<port>
 """
 
 import json
@@ -452,30 +452,82 @@ class _Handler(BaseHTTPRequestHandler):
             expiry = srv.tokens.get(token)
         return expiry is not None and expiry > time.monotonic()
 
-    def _search(self, srv, body):
+    def _transport_fault(self, srv):
+        """Answer with an injected fault (or an auth failure); True if answered."""
         faults = srv.faults
         if faults.take("drop"):
             srv.log_request("search", None, "dropped")
-            return self._drop()
+            self._drop()
+            return True
         if faults.take("slow"):
             time.sleep(faults.slow_seconds)
         if not self._authorized(srv):
             srv.log_request("search", None, "401")
-            return self._send_json(401, {"error": "invalid_token"})
-        if faults.take("status_500"):
+            self._send_json(401, {"error": "invalid_token"})
+        elif faults.take("status_500"):
             srv.log_request("search", None, "500")
-            return self._send_json(500, {"error": "internal"})
-        if faults.take("status_429"):
+            self._send_json(500, {"error": "internal"})
+        elif faults.take("status_429"):
             srv.log_request("search", None, "429")
-            return self._send_json(
+            self._send_json(
                 429, {"error": "slow down"}, {"Retry-After": str(faults.retry_after)}
             )
-        if faults.take("malformed_json"):
+        elif faults.take("malformed_json"):
             srv.log_request("search", None, "malformed")
-            return self._send_json(200, b'{"message": {"search_response": [{"status": ')
+            self._send_json(200, b'{"message": {"search_response": [{"status": ')
+        else:
+            return False
+        return True
+
+    def _rejection(self, srv, page_number):
+        faults = srv.faults
+        if faults.take("status_400"):
+            srv.log_request("search", page_number, "400")
+            self._send_json(
+                400,
+                self._envelope("rjct", "rjct.filter.invalid", "filter not supported"),
+            )
+            return True
+        if faults.take("reject"):
+            srv.log_request("search", page_number, "rjct")
+            self._send_json(
+                200,
+                self._envelope(
+                    "rjct", "rjct.search.too_many_records_found", "narrow the query"
+                ),
+            )
+            return True
+        return False
+
+    @staticmethod
+    def _select(registry, criteria, page_size, page_number):
+        """(rows matching the query, page size, page number)."""
+        if criteria.get("query_type") == "graphql":
+            query = criteria.get("query") or ""
+            kind = "group" if _graphql_arg(query, "isGroup") else "individual"
+            since = _graphql_arg(query, "lastSyncDate")
+            limit = _graphql_arg(query, "limit")
+            if limit is not None:
+                page_size = int(limit)
+                offset = int(_graphql_arg(query, "offset") or 0)
+                page_number = offset // max(page_size, 1) + 1
+            rows = registry.select(kind, since=_parse_dt(since) if since else None)
+            return rows, page_size, page_number
+        reg_type = str(criteria.get("reg_type") or "")
+        kind = "group" if "group" in reg_type.lower() else "individual"
+        conditions = [
+            (expr["attribute_name"], expr["operator"], expr["attribute_value"])
+            for item in criteria.get("query") or []
+            for expr in (item.get("expression1"), item.get("expression2"))
+            if expr
+        ]
+        return registry.select(kind, conditions), page_size, page_number
+
+    def _search(self, srv, body):
+        if self._transport_fault(srv):
+            return
         try:
-            request = json.loads(body)
-            search = request["message"]["search_request"][0]
+            search = json.loads(body)["message"]["search_request"][0]
             criteria = search["search_criteria"]
             pagination = criteria.get("pagination") or {}
             page_size = int(pagination.get("page_size") or 100)
@@ -487,72 +539,29 @@ class _Handler(BaseHTTPRequestHandler):
                 400,
                 self._envelope("rjct", "rjct.search_criteria.invalid", "bad request"),
             )
-        if faults.take("status_400"):
-            srv.log_request("search", page_number, "400")
-            return self._send_json(
-                400,
-                self._envelope("rjct", "rjct.filter.invalid", "filter not supported"),
-            )
-        if faults.take("reject"):
-            srv.log_request("search", page_number, "rjct")
-            return self._send_json(
-                200,
-                self._envelope(
-                    "rjct", "rjct.search.too_many_records_found", "narrow the query"
-                ),
-            )
+        if self._rejection(srv, page_number):
+            return
         registry = srv.registry
-        query_type = criteria.get("query_type")
+        graphql = criteria.get("query_type") == "graphql"
         try:
-            if query_type == "graphql":
-                query = criteria.get("query") or ""
-                is_group = _graphql_arg(query, "isGroup")
-                kind = "group" if is_group else "individual"
-                since = _graphql_arg(query, "lastSyncDate")
-                since = _parse_dt(since) if since else None
-                limit = _graphql_arg(query, "limit")
-                offset = _graphql_arg(query, "offset")
-                if limit is not None:
-                    page_size = int(limit)
-                    page_number = int(offset or 0) // max(page_size, 1) + 1
-                rows = registry.select(kind, since=since)
-            else:
-                reg_type = str(criteria.get("reg_type") or "")
-                kind = "group" if "group" in reg_type.lower() else "individual"
-                conditions = []
-                for item in criteria.get("query") or []:
-                    for key in ("expression1", "expression2"):
-                        expr = item.get(key)
-                        if expr:
-                            conditions.append(
-                                (
-                                    expr["attribute_name"],
-                                    expr["operator"],
-                                    expr["attribute_value"],
-                                )
-                            )
-                rows = registry.select(kind, conditions)
+            rows, page_size, page_number = self._select(
+                registry, criteria, page_size, page_number
+            )
         except (LookupError, ValueError, TypeError):
             return self._send_json(
                 400, self._envelope("rjct", "rjct.filter.invalid", "unsupported query")
             )
         start = (page_number - 1) * page_size
         page_rows = rows[start : start + page_size]
+        render = registry.render_graphql if graphql else registry.render_dci
         with registry.lock:
-            if query_type == "graphql":
-                records = [registry.render_graphql(r) for r in page_rows]
-            else:
-                records = [registry.render_dci(r) for r in page_rows]
+            records = [render(r) for r in page_rows]
         for index, rec in enumerate(page_rows):
-            if rec.seq in faults.bad_record_seqs:
+            if rec.seq in srv.faults.bad_record_seqs:
                 records[index] = spoil(records[index], rec.seq % 3)
-        if query_type == "graphql":
-            data = {
-                "reg_records": {
-                    "getRegistrants": records,
-                    "totalRegistrantCount": len(rows),
-                }
-            }
+        if graphql:
+            reg_records = {"getRegistrants": records, "totalRegistrantCount": len(rows)}
+            data = {"reg_records": reg_records}
         else:
             data = {"version": "1.0.0", "reg_records": records}
         payload = self._envelope("succ", None, None, search.get("reference_id"))
@@ -566,7 +575,7 @@ class _Handler(BaseHTTPRequestHandler):
         )
         srv.log_request("search", page_number, "succ", len(records))
         self._send_json(200, payload)
-        hook = faults.after_page.pop(page_number, None)
+        hook = srv.faults.after_page.pop(page_number, None)
         if hook:
             hook(registry)
 

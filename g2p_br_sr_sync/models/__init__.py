@@ -1,4 +1,4 @@
-from . import (  # noqa: F401
+from . import (
     g2p_br_beneficiary,
     g2p_br_sr_connection,
     g2p_br_sr_field_mapping,

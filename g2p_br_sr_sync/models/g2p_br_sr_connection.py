@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import psycopg2
 from dateutil.relativedelta import relativedelta
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
@@ -51,7 +52,8 @@ class G2pBrSrConnection(models.Model):
     bearer_token = fields.Char(groups=ADMIN_GROUP, copy=False)
     token_url = fields.Char(
         string="Token URL",
-        help="OAuth2 token endpoint; a path starting with / is relative to the base URL.",
+        help="OAuth2 token endpoint; a path starting with / is relative to the "
+        "base URL.",
     )
     client_id = fields.Char(string="Client ID", groups=ADMIN_GROUP, copy=False)
     client_secret = fields.Char(groups=ADMIN_GROUP, copy=False)
@@ -101,7 +103,8 @@ class G2pBrSrConnection(models.Model):
     last_updated_attribute = fields.Char(
         required=True,
         default="last_updated",
-        help="Attribute of the SR record compared with the cursor in incremental pulls.",
+        help="Attribute of the SR record compared with the cursor in incremental "
+        "pulls.",
     )
     page_size = fields.Integer(required=True, default=1000)
     timeout = fields.Float(
@@ -156,7 +159,8 @@ class G2pBrSrConnection(models.Model):
     )
     reverify_eligibility = fields.Boolean(
         string="Re-verify Eligibility After Sync",
-        help="Re-check eligibility of the changed beneficiaries in the target programs.",
+        help="Re-check eligibility of the changed beneficiaries in the target "
+        "programs.",
     )
     mapping_ids = fields.One2many(
         "g2p.br.sr.field.mapping", "connection_id", string="Field Mapping", copy=True
@@ -280,7 +284,8 @@ class G2pBrSrConnection(models.Model):
         except MappingError as exc:
             raise UserError(
                 _(
-                    "The Social Registry answered, but the field mapping is invalid: %s",
+                    "The Social Registry answered, but the field mapping is "
+                    "invalid: %s",
                     exc,
                 )
             ) from None
@@ -330,7 +335,8 @@ class G2pBrSrConnection(models.Model):
         try:
             with self.env.cr.savepoint(flush=False):
                 self.env.cr.execute(
-                    "SELECT id FROM g2p_br_sr_connection WHERE id = %s FOR UPDATE NOWAIT",
+                    "SELECT id FROM g2p_br_sr_connection WHERE id = %s"
+                    " FOR UPDATE NOWAIT",
                     (self.id,),
                 )
         except psycopg2.errors.LockNotAvailable:

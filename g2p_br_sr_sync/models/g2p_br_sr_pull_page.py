@@ -1,8 +1,9 @@
 import logging
 import math
 
-from odoo import fields, models
 from psycopg2 import sql
+
+from odoo import fields, models
 
 from ..services.dci_client import SrSyncError
 from ..services.record_mapping import MappingError, RecordError
@@ -259,7 +260,7 @@ class G2pBrSrPullPage(models.Model):
         }
 
     def _upsert_identifiers(self, rows, mapper, sr_ids, now):
-        """Set the mapped identifiers of the page's beneficiaries (2 statements).
+        """Set the mapped identifiers of the page's beneficiaries (3 statements).
 
         Returns the ids of the beneficiaries whose identifiers changed.
         """
@@ -277,41 +278,42 @@ class G2pBrSrPullPage(models.Model):
                 if value and code in type_ids:
                     # one owner per (type, value) in a page: the last record wins
                     triples[(type_ids[code], value.strip())] = row["sr_id"]
-        page_sr = [s for _key, s in triples.items()]
-        page_types = [key[0] for key in triples]
-        page_values = [key[1] for key in triples]
         cr = self.env.cr
         # identifiers of these types that the SR no longer reports for them
         cr.execute(
             """
-            DELETE FROM g2p_br_beneficiary_identifier i
-             USING g2p_br_beneficiary b
-             WHERE i.beneficiary_id = b.id
-               AND b.sr_id = ANY(%(sr_ids)s)
-               AND i.type_id = ANY(%(types)s)
-               AND NOT EXISTS (
-                   SELECT 1 FROM unnest(%(d_sr)s::varchar[], %(d_type)s::int4[],
-                                        %(d_value)s::varchar[]) AS d(sr_id, type_id, value)
-                    WHERE d.sr_id = b.sr_id AND d.type_id = i.type_id AND d.value = i.value)
-            RETURNING i.beneficiary_id
+            SELECT i.id, i.beneficiary_id, b.sr_id, i.type_id, i.value
+              FROM g2p_br_beneficiary b
+              JOIN g2p_br_beneficiary_identifier i ON i.beneficiary_id = b.id
+             WHERE b.sr_id = ANY(%s) AND i.type_id = ANY(%s)
             """,
-            {
-                "sr_ids": sr_ids,
-                "types": list(type_ids.values()),
-                "d_sr": page_sr,
-                "d_type": page_types,
-                "d_value": page_values,
-            },
+            (sr_ids, list(type_ids.values())),
         )
-        changed = {row[0] for row in cr.fetchall()}
+        current = cr.fetchall()
+        stale = [row for row in current if triples.get((row[3], row[4])) != row[2]]
+        changed = {row[1] for row in stale}
+        if stale:
+            cr.execute(
+                "DELETE FROM g2p_br_beneficiary_identifier WHERE id = ANY(%s)",
+                ([row[0] for row in stale],),
+            )
+        # only the identifiers that are new or move to another beneficiary
+        known = {(row[3], row[4]): row[2] for row in current}
+        triples = {k: v for k, v in triples.items() if known.get(k) != v}
+        if not triples:
+            return changed
+        page_sr = list(triples.values())
+        page_types = [key[0] for key in triples]
+        page_values = [key[1] for key in triples]
         cr.execute(
             """
             INSERT INTO g2p_br_beneficiary_identifier AS i
                    (beneficiary_id, type_id, value, company_id,
                     create_uid, create_date, write_uid, write_date)
-            SELECT b.id, d.type_id, d.value, b.company_id, %(uid)s, %(now)s, %(uid)s, %(now)s
-              FROM unnest(%(d_sr)s::varchar[], %(d_type)s::int4[], %(d_value)s::varchar[])
-                   AS d(sr_id, type_id, value)
+            SELECT b.id, d.type_id, d.value, b.company_id,
+                   %(uid)s, %(now)s, %(uid)s, %(now)s
+              FROM unnest(%(d_sr)s::varchar[], %(d_type)s::int4[],
+                          %(d_value)s::varchar[]) AS d(sr_id, type_id, value)
               JOIN g2p_br_beneficiary b ON b.sr_id = d.sr_id
             ON CONFLICT (type_id, value) DO UPDATE
                SET beneficiary_id = EXCLUDED.beneficiary_id,
@@ -333,18 +335,31 @@ class G2pBrSrPullPage(models.Model):
 
     def _link_groups(self, sr_ids, mapped, now):
         """Resolve member → group links where both sides are in the BR: links
-        of this page's individuals, and links to this page's groups."""
+        of this page's individuals, and links to this page's groups. Each
+        UPDATE is driven by the page's SR ids (indexed)."""
         cr = self.env.cr
+        params = {"uid": self.env.uid, "now": now, "sr_ids": sr_ids}
         cr.execute(
             """
             UPDATE g2p_br_beneficiary m
                SET group_id = g.id, write_uid = %(uid)s, write_date = %(now)s
               FROM g2p_br_beneficiary g
-             WHERE m.sr_group_ref = g.sr_id AND g.kind = 'group' AND m.kind = 'individual'
+             WHERE m.sr_id = ANY(%(sr_ids)s) AND m.kind = 'individual'
+               AND g.sr_id = m.sr_group_ref AND g.kind = 'group'
                AND m.group_id IS DISTINCT FROM g.id
-               AND (m.sr_id = ANY(%(sr_ids)s) OR g.sr_id = ANY(%(sr_ids)s))
             """,
-            {"uid": self.env.uid, "now": now, "sr_ids": sr_ids},
+            params,
+        )
+        cr.execute(
+            """
+            UPDATE g2p_br_beneficiary m
+               SET group_id = g.id, write_uid = %(uid)s, write_date = %(now)s
+              FROM g2p_br_beneficiary g
+             WHERE g.sr_id = ANY(%(sr_ids)s) AND g.kind = 'group'
+               AND m.sr_group_ref = g.sr_id AND m.kind = 'individual'
+               AND m.group_id IS DISTINCT FROM g.id
+            """,
+            params,
         )
         if mapped:  # the SR reports no group (any more) for these individuals
             cr.execute(
@@ -354,5 +369,5 @@ class G2pBrSrPullPage(models.Model):
                  WHERE sr_id = ANY(%(sr_ids)s) AND sr_group_ref IS NULL
                    AND group_id IS NOT NULL
                 """,
-                {"uid": self.env.uid, "now": now, "sr_ids": sr_ids},
+                params,
             )

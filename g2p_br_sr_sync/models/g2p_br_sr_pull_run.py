@@ -1,8 +1,9 @@
 import logging
 
+from psycopg2 import sql
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from psycopg2 import sql
 
 _logger = logging.getLogger(__name__)
 
@@ -188,21 +189,24 @@ class G2pBrSrPullRun(models.Model):
         """
         self.ensure_one()
         assignments = [
-            sql.SQL("{col} = {col} + %s").format(col=sql.Identifier(name))
+            sql.SQL("{col} = COALESCE({col}, 0) + %s").format(col=sql.Identifier(name))
             for name in COUNTERS
         ]
         params = [counters.get(name, 0) for name in COUNTERS]
         self.env.cr.execute(
             sql.SQL(
-                "UPDATE g2p_br_sr_pull_run SET {assignments}, pages_done = pages_done + %s,"
+                "UPDATE g2p_br_sr_pull_run SET {assignments},"
+                " pages_done = COALESCE(pages_done, 0) + %s,"
                 " write_date = %s WHERE id = %s"
             ).format(assignments=sql.SQL(", ").join(assignments)),
             [*params, 1 if page.state == "done" else 0, fields.Datetime.now(), self.id],
         )
         # raw SQL on the run's counters: drop the cached values
         self.invalidate_recordset([*COUNTERS, "pages_done"])
+        self.env["g2p.br.sr.pull.page"].flush_model(["state"])
         self.env.cr.execute(
-            "SELECT count(*) FROM g2p_br_sr_pull_page WHERE run_id = %s AND state = 'pending'",
+            "SELECT count(*) FROM g2p_br_sr_pull_page"
+            " WHERE run_id = %s AND state = 'pending'",
             (self.id,),
         )
         if not self.env.cr.fetchone()[0]:

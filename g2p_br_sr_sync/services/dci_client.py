@@ -134,10 +134,10 @@ class SrClient:
     :param sleep: injectable for tests
     """
 
-    def __init__(self, config, session=None, sleep=time.sleep):
+    def __init__(self, config, session=None, sleep=None):
         self.config = config
         self.session = session or requests.Session()
-        self.sleep = sleep
+        self.sleep = sleep or time.sleep
 
     # -- request building -----------------------------------------------
     def build_search_criteria(self, page_number, cursor=None, page_size=None):

@@ -318,6 +318,7 @@ class RecordMapper:
                 required = rule.required or rule.target == "sr_id"
                 targets[rule.key] = (odoo_type, selection, required)
         self.keys = list(targets)
+        self._names = {key: _field_name(key) for key in self.keys}
         self.model = build_record_model(targets)
 
     def map_record(self, record):
@@ -333,7 +334,7 @@ class RecordMapper:
             if raw is _MISSING or raw == "" or raw is None:
                 continue  # absent: "Field required" if required, else None
             try:
-                values[_field_name(rule.key)] = rule.apply(raw)
+                values[self._names[rule.key]] = rule.apply(raw)
             except RecordError as exc:
                 reasons.append(f"{rule.key}: {exc}")
         if reasons:
@@ -342,7 +343,7 @@ class RecordMapper:
             validated = self.model.model_validate(values)
         except ValidationError as exc:
             raise RecordError(format_validation_error(exc)) from None
-        return {key: getattr(validated, _field_name(key)) for key in self.keys}
+        return {key: getattr(validated, self._names[key]) for key in self.keys}
 
     def sr_id_of(self, record):
         """Best-effort SR id of a (possibly malformed) record, for error reports."""

@@ -1,0 +1,203 @@
+import importlib.util
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from odoo.tests.common import TransactionCase, _super_send
+
+from odoo.addons.queue_job.tests.common import trap_jobs
+
+from ..services import dci_client
+
+
+def load_test_server():
+    """The DCI SR test server lives in the repository's top-level ``tests/``
+    (shared with the benchmark); load it by path, once."""
+    name = "dci_sr_server"
+    if name not in sys.modules:
+        path = Path(__file__).resolve().parents[2] / "tests" / "dci_sr_server.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+dci_sr_server = load_test_server()
+SrRegistry = dci_sr_server.SrRegistry
+
+
+class SimulatedCrash(BaseException):
+    """Stands for a worker killed mid-job: escapes every ``except Exception``."""
+
+
+INDIVIDUAL_MAPPING = [
+    ("identifier[identifier_type=SRID].identifier_value", "sr_id", "none", ""),
+    ("identifier[identifier_type=UIN].identifier_value", "identifier", "none", ""),
+    ("sex", "sex", "lower", ""),
+    ("birth_date", "birth_date", "date", ""),
+    ("address[0].region_code", "region_code", "none", ""),
+    ("is_disabled", "disability", "bool", ""),
+    ("status", "active", "value_map", "active = true\ninactive = false"),
+    ("member_of[identifier_type=SRID].identifier_value", "sr_group_ref", "none", ""),
+    ("last_updated", "sr_updated_at", "datetime", ""),
+]
+GROUP_MAPPING = [
+    ("group_identifier[identifier_type=SRID].identifier_value", "sr_id", "none", ""),
+    ("group_size", "group_size", "int", ""),
+    ("poverty_score", "poverty_score", "float", ""),
+    ("place.region_code", "region_code", "none", ""),
+    ("status", "active", "value_map", "active = true\ninactive = false"),
+    ("last_updated", "sr_updated_at", "datetime", ""),
+]
+GRAPHQL_GROUP_MAPPING = [
+    ("regIds[idTypeAsStr=SRID].value", "sr_id", "none", ""),
+    ("groupSize", "group_size", "int", ""),
+    ("povertyScore", "poverty_score", "float", ""),
+    ("region.code", "region_code", "none", ""),
+    ("active", "active", "bool", ""),
+    ("writeDate", "sr_updated_at", "datetime", ""),
+]
+
+
+class SrSyncCase(TransactionCase):
+    """Starts one DCI SR test server per class on 127.0.0.1 and lets only it
+    through Odoo's block on outbound HTTP."""
+
+    registry_size = 1000
+    server_auth = "none"
+
+    @classmethod
+    def _request_handler(cls, s, r, /, **kw):
+        url = urlsplit(r.url)
+        if url.hostname == "127.0.0.1" and url.port == cls.sr_server.port:
+            return _super_send(s, r, **kw)
+        return super()._request_handler(s, r, **kw)
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.sr_server = dci_sr_server.DciSrServer(
+            SrRegistry(cls.registry_size, seed=7), auth=cls.server_auth
+        ).start()
+        cls.addClassCleanup(cls.sr_server.stop)
+        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
+        cls.uin_type = cls.env["g2p.br.identifier.type"].create(
+            {"code": "TEST-UIN", "name": "UIN (test)"}
+        )
+        cls.individuals = cls._make_connection(
+            "SR individuals", "individual", INDIVIDUAL_MAPPING
+        )
+        cls.groups = cls._make_connection(
+            "SR groups",
+            "group",
+            GROUP_MAPPING,
+            reg_type="ns:org:RegistryType:Group",
+        )
+
+    @classmethod
+    def _make_connection(cls, name, kind, mapping, **values):
+        auth = {}
+        if cls.server_auth == "oauth2":
+            auth = {
+                "auth_type": "oauth2",
+                "token_url": "/oauth2/token",
+                "client_id": cls.sr_server.client_id,
+                "client_secret": cls.sr_server.client_secret,
+            }
+        elif cls.server_auth == "bearer":
+            auth = {"auth_type": "bearer", "bearer_token": cls.sr_server.bearer_token}
+        return cls.env["g2p.br.sr.connection"].create(
+            {
+                "name": name,
+                "base_url": cls.sr_server.base_url,
+                "beneficiary_kind": kind,
+                "page_size": 100,
+                "timeout": 5,
+                "max_retries": 3,
+                "retry_backoff": 0.01,
+                "mapping_ids": [
+                    (
+                        0,
+                        0,
+                        {
+                            "sequence": seq,
+                            "source_path": path,
+                            "target_field": target,
+                            "transform": transform,
+                            "value_map": value_map or False,
+                            "identifier_type_id": cls.uin_type.id
+                            if target == "identifier"
+                            else False,
+                        },
+                    )
+                    for seq, (path, target, transform, value_map) in enumerate(mapping)
+                ],
+                **auth,
+                **values,
+            }
+        )
+
+    def setUp(self):
+        super().setUp()
+        # a fresh registry per test: mutations of one test never leak into another
+        self.sr = SrRegistry(self.registry_size, seed=7)
+        self.sr_server.registry = self.sr
+        self.sr_server.reset_faults()
+        self.sr_server.revoke_tokens()
+        dci_client._token_cache.clear()
+        self.sr_server.requests.clear()
+
+    # -- helpers ------------------------------------------------------------------
+    def run_jobs(self, trap, crash_ok=False):
+        """Perform trapped jobs one by one, each in a savepoint like the real
+        runner's transaction; a SimulatedCrash rolls back that job only."""
+        crashed = 0
+        while trap.enqueued_jobs:
+            job = trap.enqueued_jobs.pop(0)
+            try:
+                with self.env.cr.savepoint():
+                    job.perform()
+            except SimulatedCrash:
+                if not crash_ok:
+                    raise
+                crashed += 1
+            self.env.invalidate_all()
+        return crashed
+
+    @contextmanager
+    def jobs(self, crash_ok=False):
+        with trap_jobs() as trap:
+            yield trap
+            self.run_jobs(trap, crash_ok=crash_ok)
+
+    def pull(self, connection, mode="full"):
+        with trap_jobs() as trap:
+            run = connection._start_run(mode)
+            self.run_jobs(trap)
+        return run
+
+    def beneficiaries(self, kind=None):
+        domain = [("kind", "=", kind)] if kind else []
+        return (
+            self.env["g2p.br.beneficiary"]
+            .with_context(active_test=False)
+            .search(domain)
+        )
+
+    def assert_br_equals_sr(self, kind="individual"):
+        """Every registrant of ``kind`` in the SR is in the BR, once, with the
+        SR's current values."""
+        self.env.invalidate_all()
+        br = {b.sr_id: b for b in self.beneficiaries(kind)}
+        sr = [r for r in self.sr.records.values() if r.kind == kind]
+        self.assertEqual(len(br), len(sr))
+        for rec in sr:
+            ben = br[rec.sr_id]
+            self.assertEqual(ben.region_code, rec.region_code, rec.sr_id)
+            self.assertEqual(ben.active, rec.active, rec.sr_id)
+            if kind == "individual":
+                self.assertEqual(ben.birth_date, rec.birth_date, rec.sr_id)
+            else:
+                self.assertAlmostEqual(ben.poverty_score, rec.poverty_score, 4)
