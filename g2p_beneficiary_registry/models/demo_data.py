@@ -182,7 +182,9 @@ class G2pBrDemoData(models.AbstractModel):
             return
         cycle.with_user(approver)._approve_entitlements()
         cycle.with_user(manager)._create_disbursements()
+        # the provider has paid part of the current cycle already
         pending = self.env["g2p.br.disbursement"].search(
-            [("cycle_id", "=", cycle.id)], order="id", limit=10
+            [("cycle_id", "=", cycle.id)], order="id"
         )
-        pending[:5].action_mark_sent()
+        pending[: len(pending) // 2].action_mark_paid()
+        pending[len(pending) // 2: len(pending) // 2 + 10].action_mark_sent()
