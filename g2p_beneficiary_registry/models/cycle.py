@@ -272,35 +272,52 @@ class G2pBrCycle(models.Model):
         Entitlement.flush_model()
         now = fields.Datetime.now()
         is_cash = self.program_id.benefit_kind == "cash"
+        channel = self.program_id.default_channel
+        if not is_cash and channel not in ("in_kind", "voucher"):
+            channel = "in_kind"
+        # One statement: insert the disbursements and mark their entitlements
+        # in progress (a new pending disbursement changes neither the paid
+        # total nor the remainder), instead of re-aggregating the whole cycle.
         self.env.cr.execute(SQL(
             """
-            INSERT INTO g2p_br_disbursement
-                (entitlement_id, beneficiary_id, program_id, cycle_id, company_id,
-                 benefit_kind, reference, amount, quantity, currency_id, channel,
-                 status, pending_at, status_time,
-                 create_uid, create_date, write_uid, write_date)
-            SELECT e.id, e.beneficiary_id, e.program_id, e.cycle_id, e.company_id,
-                   e.benefit_kind,
-                   'BR-' || e.id || '-' || (
-                       SELECT COUNT(*) + 1 FROM g2p_br_disbursement p
-                        WHERE p.entitlement_id = e.id),
-                   %(amount)s, %(quantity)s, e.currency_id, %(channel)s,
-                   'pending', %(now)s, %(now)s,
-                   %(uid)s, %(now)s, %(uid)s, %(now)s
-              FROM g2p_br_entitlement e
-             WHERE e.cycle_id = %(cycle)s AND e.state = 'approved' AND e.remaining > 0
-               AND NOT EXISTS (
-                   SELECT 1 FROM g2p_br_disbursement d
-                    WHERE d.entitlement_id = e.id AND d.status IN ('pending', 'sent'))
-            ON CONFLICT (reference) DO NOTHING
+            WITH created AS (
+                INSERT INTO g2p_br_disbursement
+                    (entitlement_id, beneficiary_id, program_id, cycle_id, company_id,
+                     benefit_kind, reference, amount, quantity, currency_id, channel,
+                     status, pending_at, status_time,
+                     create_uid, create_date, write_uid, write_date)
+                SELECT e.id, e.beneficiary_id, e.program_id, e.cycle_id, e.company_id,
+                       e.benefit_kind,
+                       'BR-' || e.id || '-' || (
+                           SELECT COUNT(*) + 1 FROM g2p_br_disbursement p
+                            WHERE p.entitlement_id = e.id),
+                       %(amount)s, %(quantity)s, e.currency_id, %(channel)s,
+                       'pending', %(now)s, %(now)s,
+                       %(uid)s, %(now)s, %(uid)s, %(now)s
+                  FROM g2p_br_entitlement e
+                 WHERE e.cycle_id = %(cycle)s AND e.state = 'approved'
+                   AND e.remaining > 0
+                   AND NOT EXISTS (
+                       SELECT 1 FROM g2p_br_disbursement d
+                        WHERE d.entitlement_id = e.id AND d.status IN ('pending', 'sent'))
+                ON CONFLICT (reference) DO NOTHING
+                RETURNING entitlement_id
+            ), marked AS (
+                UPDATE g2p_br_entitlement t
+                   SET disbursement_status = 'in_progress'
+                  FROM created
+                 WHERE t.id = created.entitlement_id
+                   AND t.disbursement_status <> 'in_progress'
+            )
+            SELECT COUNT(*) FROM created
             """,
             amount=SQL("e.remaining") if is_cash else SQL("0"),
             quantity=SQL("0") if is_cash else SQL("e.remaining"),
-            channel=self.program_id.default_channel,
+            channel=channel,
             now=now, uid=self.env.uid, cycle=self.id,
         ))
-        created = self.env.cr.rowcount
-        Entitlement._refresh_disbursement_totals(cycle_ids=self.ids)
+        created = self.env.cr.fetchone()[0]
+        Entitlement.invalidate_model(["disbursement_status"])
         Disbursement.invalidate_model()
         self.message_post(body=_("%s disbursements created.", created))
         return {"created": created}

@@ -225,7 +225,9 @@ class TestEntitlement(BeneficiaryRegistryCase):
         disbursement = ent.disbursement_ids
         self.assertEqual(disbursement.quantity, 12.0)
         self.assertEqual(disbursement.amount, 0.0)
-        self.assertEqual(disbursement.channel, program.default_channel)
+        # a cash channel makes no sense for goods: in-kind delivery instead
+        self.assertEqual(program.default_channel, "bank_transfer")
+        self.assertEqual(disbursement.channel, "in_kind")
         disbursement.action_mark_paid()
         self.assertEqual(ent.disbursed_total, 12.0)
         self.assertEqual(ent.remaining, 0.0)
