@@ -19,7 +19,10 @@ Switches (attributes of :class:`Faults`) inject faults in the next search
 requests: slow answers, 500s, 429 with Retry-After, dropped connections,
 malformed JSON, ``rjct`` answers, 400s, records with bad fields and records
 changing between pages. :class:`SrRegistry` has a small API to mutate records
-(update, deactivate, add) for incremental pulls.
+(update, deactivate, add) for incremental pulls, also reachable over HTTP
+(``POST /_test/mutate``) when the server runs in another process::
+
+    python3 tests/dci_sr_server.py 100000 [none|bearer|oauth2]
 
 Records carry personal data (names, phones, addresses) so that tests can prove
 the BR never stores it. Standard library only; usable from Odoo tests, pytest
@@ -414,6 +417,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._read_body()
         if self.path == srv.token_path:
             return self._token(srv, body)
+        if self.path == srv.mutate_path:
+            return self._mutate(srv, body)
         if self.path != srv.search_path:
             return self._send_json(404, {"error": "not_found"})
         return self._search(srv, body)
@@ -438,6 +443,26 @@ class _Handler(BaseHTTPRequestHandler):
                 "expires_in": srv.token_ttl,
             },
         )
+
+    def _mutate(self, srv, body):
+        """Test API: ``{"update": n, "deactivate": n, "add": n, "kind": ...}``
+        changes registrants (for incremental pulls from another process)."""
+        try:
+            order = json.loads(body or b"{}")
+            kind = order.get("kind")
+            registry = srv.registry
+            result = {
+                "updated": registry.update(int(order.get("update", 0)), kind=kind),
+                "deactivated": registry.deactivate(
+                    int(order.get("deactivate", 0)), kind=kind
+                ),
+                "added": registry.add(
+                    int(order.get("add", 0)), kind=kind or "individual"
+                ),
+            }
+        except (ValueError, TypeError, AttributeError):
+            return self._send_json(400, {"error": "bad mutation"})
+        return self._send_json(200, result)
 
     def _authorized(self, srv):
         if srv.auth == "none":
@@ -622,6 +647,7 @@ class DciSrServer:
         token_ttl=3600,
         search_path="/registry/sync/search",
         token_path="/oauth2/token",
+        mutate_path="/_test/mutate",
     ):
         self.registry = registry
         self.auth = auth
@@ -631,6 +657,7 @@ class DciSrServer:
         self.token_ttl = token_ttl
         self.search_path = search_path
         self.token_path = token_path
+        self.mutate_path = mutate_path
         self.faults = Faults()
         self.tokens = {}
         self.requests = []  # (kind, page_number, outcome, record count)
