@@ -1,5 +1,5 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 
 from ..utils import iso
 
@@ -158,7 +158,10 @@ class G2pBrBeneficiary(models.Model):
         if program:
             domain.append(("program_id.code", "=", program))
         if cycle:
-            domain.append(("cycle_id", "=", int(cycle)))
+            try:
+                domain.append(("cycle_id", "=", int(cycle)))
+            except (TypeError, ValueError) as err:
+                raise UserError(_("The cycle must be a cycle id, not %r.", cycle)) from err
         if state:
             domain.append(("state", "=", state))
         Entitlement = self.env["g2p.br.entitlement"]
@@ -173,9 +176,15 @@ class G2pBrBeneficiary(models.Model):
     # read per figure, never in list views)
     # ------------------------------------------------------------------
     membership_count = fields.Integer(string="Programs", compute="_compute_ui_counts")
-    entitlement_count = fields.Integer(string="Entitlement Count", compute="_compute_ui_counts")
-    disbursement_count = fields.Integer(string="Disbursement Count", compute="_compute_ui_counts")
-    group_member_count = fields.Integer(string="Group Members", compute="_compute_ui_counts")
+    entitlement_count = fields.Integer(
+        string="Entitlement Count", compute="_compute_ui_counts"
+    )
+    disbursement_count = fields.Integer(
+        string="Disbursement Count", compute="_compute_ui_counts"
+    )
+    group_member_count = fields.Integer(
+        string="Group Members", compute="_compute_ui_counts"
+    )
 
     def _compute_ui_counts(self):
         ids = self._origin.ids
@@ -219,4 +228,6 @@ class G2pBrBeneficiary(models.Model):
         return self._action_open_related("g2p.br.disbursement", _("Disbursements"))
 
     def action_open_group_members(self):
-        return self._action_open_related("g2p.br.beneficiary", _("Group Members"), "group_id")
+        return self._action_open_related(
+            "g2p.br.beneficiary", _("Group Members"), "group_id"
+        )

@@ -346,22 +346,34 @@ class G2pBrCycle(models.Model):
     # UI figures: non-stored, for the form (one grouped read for all
     # records, never in list views)
     # ------------------------------------------------------------------
-    entitlement_count = fields.Integer(string="Entitlements", compute="_compute_ui_totals")
-    disbursement_count = fields.Integer(string="Disbursements", compute="_compute_ui_totals")
+    entitlement_count = fields.Integer(
+        string="Entitlements", compute="_compute_ui_totals"
+    )
+    disbursement_count = fields.Integer(
+        string="Disbursements", compute="_compute_ui_totals"
+    )
     total_proposed = fields.Float(
-        string="To Approve", compute="_compute_ui_totals", digits=(16, 2),
+        string="To Approve",
+        compute="_compute_ui_totals",
+        digits=(16, 2),
         help="Draft or pending entitlements: amount (cash) or quantity (in-kind).",
     )
     total_entitled = fields.Float(
-        string="Entitled", compute="_compute_ui_totals", digits=(16, 2),
+        string="Entitled",
+        compute="_compute_ui_totals",
+        digits=(16, 2),
         help="Approved or expired entitlements: amount (cash) or quantity (in-kind).",
     )
     total_disbursed = fields.Float(
-        string="Disbursed", compute="_compute_ui_totals", digits=(16, 2),
+        string="Disbursed",
+        compute="_compute_ui_totals",
+        digits=(16, 2),
         help="Paid and not reversed.",
     )
     total_remaining = fields.Float(
-        string="Remaining", compute="_compute_ui_totals", digits=(16, 2),
+        string="Remaining",
+        compute="_compute_ui_totals",
+        digits=(16, 2),
     )
     disbursed_rate = fields.Float(string="Disbursed %", compute="_compute_ui_totals")
     unit = fields.Char(related="program_id.unit")
@@ -376,7 +388,12 @@ class G2pBrCycle(models.Model):
             ["cycle_id", "state"],
             ["__count", "amount:sum", "quantity:sum", "disbursed_total:sum"],
         ):
-            sums[(cycle.id, state)] = (count, amount or 0.0, quantity or 0.0, disbursed or 0.0)
+            sums[(cycle.id, state)] = (
+                count,
+                amount or 0.0,
+                quantity or 0.0,
+                disbursed or 0.0,
+            )
         disbursements = {
             cycle.id: count
             for cycle, count in self.env["g2p.br.disbursement"]._read_group(

@@ -37,53 +37,78 @@ class G2pBrDemoData(models.AbstractModel):
         today = fields.Date.context_today(self)
         this_month = today.replace(day=1)
         last_month = this_month - relativedelta(months=1)
-        self._demo_program(senior, manager_a, approver_a, rng, last_month, "closed", "approved")
-        self._demo_program(household, manager_b, approver_b, rng, last_month, "distributed",
-                           "to_approve")
-        self._demo_program(food, manager_a, approver_a, rng, last_month, "expired", "draft")
+        self._demo_program(
+            senior, manager_a, approver_a, rng, last_month, "closed", "approved"
+        )
+        self._demo_program(
+            household,
+            manager_b,
+            approver_b,
+            rng,
+            last_month,
+            "distributed",
+            "to_approve",
+        )
+        self._demo_program(
+            food, manager_a, approver_a, rng, last_month, "expired", "draft"
+        )
         return True
 
     def _demo_beneficiaries(self, rng):
         nid = self.env.ref("g2p_beneficiary_registry.identifier_type_national_id_demo")
-        hhid = self.env.ref("g2p_beneficiary_registry.identifier_type_household_id_demo")
+        hhid = self.env.ref(
+            "g2p_beneficiary_registry.identifier_type_household_id_demo"
+        )
         Beneficiary = self.env["g2p.br.beneficiary"]
-        households = Beneficiary.create([
-            {
-                "sr_id": f"SR-DEMO-H{n:04d}",
-                "kind": "group",
-                "region_code": rng.choice(REGIONS),
-                "poverty_score": round(rng.random(), 4),
-                "sr_updated_at": fields.Datetime.now() - relativedelta(days=rng.randint(1, 90)),
-                "synced_at": fields.Datetime.now(),
-                "identifier_ids": [(0, 0, {"type_id": hhid.id, "value": f"HH-{10000 + n}"})],
-            }
-            for n in range(1, HOUSEHOLDS + 1)
-        ])
+        households = Beneficiary.create(
+            [
+                {
+                    "sr_id": f"SR-DEMO-H{n:04d}",
+                    "kind": "group",
+                    "region_code": rng.choice(REGIONS),
+                    "poverty_score": round(rng.random(), 4),
+                    "sr_updated_at": fields.Datetime.now()
+                    - relativedelta(days=rng.randint(1, 90)),
+                    "synced_at": fields.Datetime.now(),
+                    "identifier_ids": [
+                        (0, 0, {"type_id": hhid.id, "value": f"HH-{10000 + n}"})
+                    ],
+                }
+                for n in range(1, HOUSEHOLDS + 1)
+            ]
+        )
         values = []
         for n in range(1, INDIVIDUALS + 1):
             household = households[rng.randrange(len(households))]
             born = date(1936, 1, 1) + relativedelta(days=rng.randint(0, 84 * 365))
-            values.append({
-                "sr_id": f"SR-DEMO-I{n:05d}",
-                "kind": "individual",
-                "sex": rng.choice(["female", "male", "female", "male", "other"]),
-                "birth_date": born,
-                "region_code": household.region_code,
-                "disability": rng.random() < 0.08,
-                "group_id": household.id,
-                "sr_updated_at": fields.Datetime.now() - relativedelta(days=rng.randint(1, 90)),
-                "synced_at": fields.Datetime.now(),
-                "identifier_ids": [(0, 0, {"type_id": nid.id,
-                                           "value": f"{19000000 + n * 7919}"})],
-            })
+            values.append(
+                {
+                    "sr_id": f"SR-DEMO-I{n:05d}",
+                    "kind": "individual",
+                    "sex": rng.choice(["female", "male", "female", "male", "other"]),
+                    "birth_date": born,
+                    "region_code": household.region_code,
+                    "disability": rng.random() < 0.08,
+                    "group_id": household.id,
+                    "sr_updated_at": fields.Datetime.now()
+                    - relativedelta(days=rng.randint(1, 90)),
+                    "synced_at": fields.Datetime.now(),
+                    "identifier_ids": [
+                        (0, 0, {"type_id": nid.id, "value": f"{19000000 + n * 7919}"})
+                    ],
+                }
+            )
         individuals = Beneficiary.create(values)
         for household in households:
-            household.group_size = max(1, len(individuals.filtered(
-                lambda i, h=household: i.group_id == h)))
+            household.group_size = max(
+                1, len(individuals.filtered(lambda i, h=household: i.group_id == h))
+            )
         # a few registrants the Social Registry reports inactive
         individuals[-5:].write({"active": False})
 
-    def _demo_program(self, program, manager, approver, rng, start, first_end, second_state):
+    def _demo_program(
+        self, program, manager, approver, rng, start, first_end, second_state
+    ):
         """Run ``program``: enroll, vary memberships, then two cycles."""
         Membership = self.env["g2p.br.program.membership"]
         program.action_activate()
@@ -96,29 +121,42 @@ class G2pBrDemoData(models.AbstractModel):
         enrolled[2:4].with_context(exit_reason="Moved out of the area").action_exit()
         enrolled[4:6].write({"state": "not_eligible"})
         outsiders = self.env["g2p.br.beneficiary"].search(
-            [("kind", "=", program.target_type),
-             ("id", "not in", Membership.search([("program_id", "=", program.id)])
-              .beneficiary_id.ids)],
-            limit=3, order="id",
+            [
+                ("kind", "=", program.target_type),
+                (
+                    "id",
+                    "not in",
+                    Membership.search(
+                        [("program_id", "=", program.id)]
+                    ).beneficiary_id.ids,
+                ),
+            ],
+            limit=3,
+            order="id",
         )
-        Membership.create([{"program_id": program.id, "beneficiary_id": b.id}
-                           for b in outsiders])
+        Membership.create(
+            [{"program_id": program.id, "beneficiary_id": b.id} for b in outsiders]
+        )
         # first cycle: last month, run to the end
         period = relativedelta(months=1)
-        first = self.env["g2p.br.cycle"].create({
-            "program_id": program.id,
-            "name": f"{program.code} {start:%B %Y}",
-            "start_date": start,
-            "end_date": start + period - relativedelta(days=1),
-        })
+        first = self.env["g2p.br.cycle"].create(
+            {
+                "program_id": program.id,
+                "name": f"{program.code} {start:%B %Y}",
+                "start_date": start,
+                "end_date": start + period - relativedelta(days=1),
+            }
+        )
         self._demo_first_cycle(first, manager, approver, first_end)
         second_start = start + period
-        second = self.env["g2p.br.cycle"].create({
-            "program_id": program.id,
-            "name": f"{program.code} {second_start:%B %Y}",
-            "start_date": second_start,
-            "end_date": second_start + period - relativedelta(days=1),
-        })
+        second = self.env["g2p.br.cycle"].create(
+            {
+                "program_id": program.id,
+                "name": f"{program.code} {second_start:%B %Y}",
+                "start_date": second_start,
+                "end_date": second_start + period - relativedelta(days=1),
+            }
+        )
         self._demo_second_cycle(second, manager, approver, second_state)
 
     def _demo_first_cycle(self, cycle, manager, approver, ending):
@@ -137,21 +175,28 @@ class G2pBrDemoData(models.AbstractModel):
         partial = approved[6]
         value = partial.amount if partial.benefit_kind == "cash" else partial.quantity
         half = round(value / 2, 2)
-        self.env["g2p.br.disbursement"].create({
-            "entitlement_id": partial.id,
-            "reference": f"DEMO-{cycle.id}-PARTIAL",
-            "amount": half if partial.benefit_kind == "cash" else 0.0,
-            "quantity": half if partial.benefit_kind == "in_kind" else 0.0,
-            "channel": cycle.program_id.default_channel,
-        }).action_mark_paid()
+        self.env["g2p.br.disbursement"].create(
+            {
+                "entitlement_id": partial.id,
+                "reference": f"DEMO-{cycle.id}-PARTIAL",
+                "amount": half if partial.benefit_kind == "cash" else 0.0,
+                "quantity": half if partial.benefit_kind == "in_kind" else 0.0,
+                "channel": cycle.program_id.default_channel,
+            }
+        ).action_mark_paid()
         cycle.with_user(manager)._create_disbursements()
         disbursements = self.env["g2p.br.disbursement"].search(
             [("cycle_id", "=", cycle.id), ("status", "=", "pending")], order="id"
         )
         when = fields.Datetime.to_string(
-            fields.Datetime.to_datetime(cycle.start_date) + relativedelta(days=10, hours=9)
+            fields.Datetime.to_datetime(cycle.start_date)
+            + relativedelta(days=10, hours=9)
         )
-        reasons = ["Account closed", "Mobile wallet not registered", "Beneficiary absent"]
+        reasons = [
+            "Account closed",
+            "Mobile wallet not registered",
+            "Beneficiary absent",
+        ]
         updates = []
         for index, disbursement in enumerate(disbursements):
             if disbursement.entitlement_id == partial:
@@ -163,8 +208,14 @@ class G2pBrDemoData(models.AbstractModel):
                 status, reason = "sent", None
             else:
                 status, reason = "paid", None
-            updates.append({"reference": disbursement.reference, "status": status,
-                            "status_time": when, "failure_reason": reason})
+            updates.append(
+                {
+                    "reference": disbursement.reference,
+                    "status": status,
+                    "status_time": when,
+                    "failure_reason": reason,
+                }
+            )
         self.env["g2p.br.disbursement"].with_user(manager).apply_status_updates(updates)
         paid = disbursements.filtered(lambda d: d.status == "paid")
         if paid:
@@ -187,4 +238,4 @@ class G2pBrDemoData(models.AbstractModel):
             [("cycle_id", "=", cycle.id)], order="id"
         )
         pending[: len(pending) // 2].action_mark_paid()
-        pending[len(pending) // 2: len(pending) // 2 + 10].action_mark_sent()
+        pending[len(pending) // 2 : len(pending) // 2 + 10].action_mark_sent()

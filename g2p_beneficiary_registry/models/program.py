@@ -440,15 +440,24 @@ class G2pBrProgram(models.Model):
     member_count = fields.Integer(string="Enrolled", compute="_compute_ui_counts")
     membership_count = fields.Integer(string="Members", compute="_compute_ui_counts")
     cycle_count = fields.Integer(string="Cycles", compute="_compute_ui_counts")
-    entitlement_count = fields.Integer(string="Entitlement Count", compute="_compute_ui_counts")
-    disbursement_count = fields.Integer(string="Disbursement Count", compute="_compute_ui_counts")
+    entitlement_count = fields.Integer(
+        string="Entitlement Count", compute="_compute_ui_counts"
+    )
+    disbursement_count = fields.Integer(
+        string="Disbursement Count", compute="_compute_ui_counts"
+    )
     current_cycle_id = fields.Many2one(
-        "g2p.br.cycle", string="Current Cycle", compute="_compute_current_cycle",
+        "g2p.br.cycle",
+        string="Current Cycle",
+        compute="_compute_current_cycle",
         help="The latest cycle that has started (or the next one), not cancelled.",
     )
     current_entitled = fields.Float(
-        string="Entitled this Cycle", compute="_compute_current_cycle", digits=(16, 2),
-        help="Approved or expired entitlements of the current cycle: amount or quantity.",
+        string="Entitled this Cycle",
+        compute="_compute_current_cycle",
+        digits=(16, 2),
+        help="Approved or expired entitlements of the current cycle: amount or "
+        "quantity.",
     )
     current_disbursed = fields.Float(
         string="Disbursed this Cycle", compute="_compute_current_cycle", digits=(16, 2)
@@ -457,8 +466,10 @@ class G2pBrProgram(models.Model):
         string="Disbursed %", compute="_compute_current_cycle"
     )
     eligible_count = fields.Integer(
-        string="Matching Beneficiaries", compute="_compute_eligible_count",
-        help="Active beneficiaries the eligibility rule matches now, whoever may see them.",
+        string="Matching Beneficiaries",
+        compute="_compute_eligible_count",
+        help="Active beneficiaries the eligibility rule matches now, whoever may "
+        "see them.",
     )
 
     def _grouped_count(self, model, extra_domain=None):
@@ -472,7 +483,9 @@ class G2pBrProgram(models.Model):
         }
 
     def _compute_ui_counts(self):
-        enrolled = self._grouped_count("g2p.br.program.membership", [("state", "=", "enrolled")])
+        enrolled = self._grouped_count(
+            "g2p.br.program.membership", [("state", "=", "enrolled")]
+        )
         members = self._grouped_count("g2p.br.program.membership")
         cycles = self._grouped_count("g2p.br.cycle")
         entitlements = self._grouped_count("g2p.br.entitlement")
@@ -500,9 +513,13 @@ class G2pBrProgram(models.Model):
                 current[cycle.program_id.id] = cycle
         totals = {
             cycle.id: (amount or 0.0, quantity or 0.0, disbursed or 0.0)
-            for cycle, amount, quantity, disbursed in self.env["g2p.br.entitlement"]._read_group(
-                [("cycle_id", "in", [c.id for c in current.values()]),
-                 ("state", "in", ("approved", "expired"))],
+            for cycle, amount, quantity, disbursed in self.env[
+                "g2p.br.entitlement"
+            ]._read_group(
+                [
+                    ("cycle_id", "in", [c.id for c in current.values()]),
+                    ("state", "in", ("approved", "expired")),
+                ],
                 ["cycle_id"],
                 ["amount:sum", "quantity:sum", "disbursed_total:sum"],
             )
@@ -514,7 +531,9 @@ class G2pBrProgram(models.Model):
             program.current_cycle_id = cycle
             program.current_entitled = entitled
             program.current_disbursed = disbursed
-            program.current_disbursed_rate = 100.0 * disbursed / entitled if entitled else 0.0
+            program.current_disbursed_rate = (
+                100.0 * disbursed / entitled if entitled else 0.0
+            )
 
     @api.depends("eligibility_domain", "target_type", "company_id")
     def _compute_eligible_count(self):
@@ -526,8 +545,14 @@ class G2pBrProgram(models.Model):
                     program.eligible_count = Beneficiary.search_count(
                         program._get_eligibility_domain()
                     )
-            except (ValueError, TypeError, SyntaxError, NameError, ValidationError,
-                    psycopg2.Error):
+            except (
+                ValueError,
+                TypeError,
+                SyntaxError,
+                NameError,
+                ValidationError,
+                psycopg2.Error,
+            ):
                 program.eligible_count = 0
 
     def _action_open_related(self, model, name, extra_context=None):

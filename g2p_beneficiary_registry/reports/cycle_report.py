@@ -29,7 +29,9 @@ class G2pBrCycleReport(models.Model):
     approved_count = fields.Integer(string="Approved Entitlements", readonly=True)
     fully_disbursed_count = fields.Integer(string="Fully Disbursed", readonly=True)
     entitled = fields.Float(
-        string="Entitled", readonly=True, digits=(16, 2),
+        string="Entitled",
+        readonly=True,
+        digits=(16, 2),
         help="Approved or expired entitlements: amount (cash) or quantity (in-kind).",
     )
     disbursed = fields.Float(string="Disbursed", readonly=True, digits=(16, 2))
@@ -38,14 +40,17 @@ class G2pBrCycleReport(models.Model):
     paid_count = fields.Integer(string="Paid Disbursements", readonly=True)
     failed_count = fields.Integer(string="Failed Disbursements", readonly=True)
     failed_value = fields.Float(
-        string="Failed Amount", readonly=True, digits=(16, 2),
+        string="Failed Amount",
+        readonly=True,
+        digits=(16, 2),
         help="Amount (cash) or quantity (in-kind) of the failed disbursements.",
     )
 
     def init(self):
         tools.drop_view_if_exists(self.env.cr, self._table)
-        self.env.cr.execute(SQL(
-            """
+        self.env.cr.execute(
+            SQL(
+                """
             CREATE OR REPLACE VIEW %(view)s AS (
                 SELECT c.id AS id,
                        c.id AS cycle_id,
@@ -70,13 +75,18 @@ class G2pBrCycleReport(models.Model):
                   LEFT JOIN (
                       SELECT cycle_id,
                              COUNT(*) AS entitlement_count,
-                             COUNT(*) FILTER (WHERE state = 'approved') AS approved_count,
-                             COUNT(*) FILTER (WHERE disbursement_status = 'fully_disbursed')
-                                 AS fully_disbursed_count,
-                             SUM(CASE WHEN benefit_kind = 'cash' THEN amount ELSE quantity END)
-                                 FILTER (WHERE state IN ('approved', 'expired')) AS entitled,
+                             COUNT(*) FILTER (WHERE state = 'approved')
+                                 AS approved_count,
+                             COUNT(*) FILTER (
+                                 WHERE disbursement_status = 'fully_disbursed'
+                             ) AS fully_disbursed_count,
+                             SUM(CASE WHEN benefit_kind = 'cash'
+                                      THEN amount ELSE quantity END)
+                                 FILTER (WHERE state IN ('approved', 'expired'))
+                                 AS entitled,
                              SUM(disbursed_total)
-                                 FILTER (WHERE state IN ('approved', 'expired')) AS disbursed
+                                 FILTER (WHERE state IN ('approved', 'expired'))
+                                 AS disbursed
                         FROM g2p_br_entitlement
                        GROUP BY cycle_id
                   ) e ON e.cycle_id = c.id
@@ -85,12 +95,14 @@ class G2pBrCycleReport(models.Model):
                              COUNT(*) AS disbursement_count,
                              COUNT(*) FILTER (WHERE status = 'paid') AS paid_count,
                              COUNT(*) FILTER (WHERE status = 'failed') AS failed_count,
-                             SUM(CASE WHEN benefit_kind = 'cash' THEN amount ELSE quantity END)
+                             SUM(CASE WHEN benefit_kind = 'cash'
+                                      THEN amount ELSE quantity END)
                                  FILTER (WHERE status = 'failed') AS failed_value
                         FROM g2p_br_disbursement
                        GROUP BY cycle_id
                   ) d ON d.cycle_id = c.id
             )
             """,
-            view=SQL.identifier(self._table),
-        ))
+                view=SQL.identifier(self._table),
+            )
+        )

@@ -73,48 +73,59 @@ class G2pBrBulkConfirmWizard(models.TransientModel):
     def _preview_program_enroll_eligible(self):
         program = self.program_id
         eligible = program._eligible_subquery()
-        new = self._count_sql(SQL(
-            """
+        new = self._count_sql(
+            SQL(
+                """
             SELECT COUNT(*) FROM g2p_br_beneficiary b
              WHERE b.id IN %(eligible)s
                AND NOT EXISTS (SELECT 1 FROM g2p_br_program_membership m
-                                WHERE m.beneficiary_id = b.id AND m.program_id = %(program)s)
+                                WHERE m.beneficiary_id = b.id
+                                  AND m.program_id = %(program)s)
             """,
-            eligible=eligible, program=program.id,
-        ))
+                eligible=eligible,
+                program=program.id,
+            )
+        )
         drafts = self.env["g2p.br.program.membership"].search_count(
             [("program_id", "=", program.id), ("state", "=", "draft")]
         )
         return new + drafts, _(
             "%(new)s eligible beneficiaries will be enrolled in %(program)s, and "
             "%(drafts)s draft memberships will be enrolled or marked not eligible.",
-            new=new, drafts=drafts, program=program.name,
+            new=new,
+            drafts=drafts,
+            program=program.name,
         )
 
     def _preview_program_verify_eligibility(self):
         program = self.program_id
         eligible = program._eligible_condition(SQL("m.beneficiary_id"))
         self.env.flush_all()
-        self.env.cr.execute(SQL(
-            """
+        self.env.cr.execute(
+            SQL(
+                """
             SELECT COUNT(*) FILTER (WHERE m.state = 'enrolled' AND NOT %(eligible)s),
                    COUNT(*) FILTER (WHERE m.state = 'not_eligible' AND %(eligible)s)
               FROM g2p_br_program_membership m
              WHERE m.program_id = %(program)s
             """,
-            eligible=eligible, program=program.id,
-        ))
+                eligible=eligible,
+                program=program.id,
+            )
+        )
         lost, regained = self.env.cr.fetchone()
         return lost + regained, _(
             "%(lost)s enrolled members are no longer eligible and will be marked not "
             "eligible; %(regained)s members eligible again will be enrolled.",
-            lost=lost, regained=regained,
+            lost=lost,
+            regained=regained,
         )
 
     def _preview_cycle_generate_entitlements(self):
         cycle = self.cycle_id
-        count = self._count_sql(SQL(
-            """
+        count = self._count_sql(
+            SQL(
+                """
             SELECT COUNT(*)
               FROM g2p_br_program_membership m
               JOIN g2p_br_beneficiary b ON b.id = m.beneficiary_id AND b.active
@@ -123,12 +134,15 @@ class G2pBrBulkConfirmWizard(models.TransientModel):
                                 WHERE e.beneficiary_id = m.beneficiary_id
                                   AND e.cycle_id = %(cycle)s)
             """,
-            program=cycle.program_id.id, cycle=cycle.id,
-        ))
+                program=cycle.program_id.id,
+                cycle=cycle.id,
+            )
+        )
         return count, _(
-            "%(count)s draft entitlements will be created in %(cycle)s, one per enrolled "
-            "member without one.",
-            count=count, cycle=cycle.name,
+            "%(count)s draft entitlements will be created in %(cycle)s, one per "
+            "enrolled member without one.",
+            count=count,
+            cycle=cycle.name,
         )
 
     def _count_entitlements(self, states):
@@ -145,19 +159,22 @@ class G2pBrBulkConfirmWizard(models.TransientModel):
         return count, _("%s entitlements waiting for approval will be approved.", count)
 
     def _preview_cycle_create_disbursements(self):
-        count = self._count_sql(SQL(
-            """
+        count = self._count_sql(
+            SQL(
+                """
             SELECT COUNT(*) FROM g2p_br_entitlement e
              WHERE e.cycle_id = %(cycle)s AND e.state = 'approved' AND e.remaining > 0
                AND NOT EXISTS (SELECT 1 FROM g2p_br_disbursement d
                                 WHERE d.entitlement_id = e.id
                                   AND d.status IN ('pending', 'sent'))
             """,
-            cycle=self.cycle_id.id,
-        ))
+                cycle=self.cycle_id.id,
+            )
+        )
         return count, _(
             "%s pending disbursements will be created, one per approved entitlement "
-            "with a remainder and no disbursement in flight.", count,
+            "with a remainder and no disbursement in flight.",
+            count,
         )
 
     def _preview_cycle_cancel(self):
@@ -180,12 +197,20 @@ class G2pBrBulkConfirmWizard(models.TransientModel):
         ]
         result = getattr(record, method)()
         if isinstance(result, Job):
-            message = _("%(op)s runs as a background job; %(name)s shows a banner "
-                        "until it is done.", op=label, name=record.display_name)
+            message = _(
+                "%(op)s runs as a background job; %(name)s shows a banner "
+                "until it is done.",
+                op=label,
+                name=record.display_name,
+            )
         elif isinstance(result, dict) and result:
-            message = _("%(op)s: %(summary)s.", op=label, summary=", ".join(
-                f"{key.replace('_', ' ')} {value}" for key, value in result.items()
-            ))
+            message = _(
+                "%(op)s: %(summary)s.",
+                op=label,
+                summary=", ".join(
+                    f"{key.replace('_', ' ')} {value}" for key, value in result.items()
+                ),
+            )
         elif isinstance(result, int):
             message = _("%(op)s: %(n)s records changed.", op=label, n=result)
         else:

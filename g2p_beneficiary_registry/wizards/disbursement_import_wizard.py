@@ -75,14 +75,19 @@ class G2pBrDisbursementImportWizard(models.TransientModel):
         results = self._validate(rows)
         errors = sum(1 for r in results if r["result"] == "error")
         self._store(rows, results, {"applied": "valid"})
-        self.write({
-            "state": "checked",
-            "applied_count": 0,
-            "summary": _(
-                "%(rows)s rows checked: %(ok)s valid, %(errors)s invalid. Nothing was "
-                "imported yet.", rows=len(rows), ok=len(rows) - errors, errors=errors,
-            ),
-        })
+        self.write(
+            {
+                "state": "checked",
+                "applied_count": 0,
+                "summary": _(
+                    "%(rows)s rows checked: %(ok)s valid, %(errors)s invalid. "
+                    "Nothing was imported yet.",
+                    rows=len(rows),
+                    ok=len(rows) - errors,
+                    errors=errors,
+                ),
+            }
+        )
         return self._reopen()
 
     def action_import(self):
@@ -93,15 +98,18 @@ class G2pBrDisbursementImportWizard(models.TransientModel):
         errors = sum(1 for r in results if r["result"] == "error")
         if errors and self.apply_mode == "all_or_nothing":
             self._store(rows, results, {"applied": "valid"})
-            self.write({
-                "state": "checked",
-                "applied_count": 0,
-                "summary": _(
-                    "Nothing was imported: %(errors)s of %(rows)s rows are invalid. Fix "
-                    "them, or choose to import only the valid rows.",
-                    errors=errors, rows=len(rows),
-                ),
-            })
+            self.write(
+                {
+                    "state": "checked",
+                    "applied_count": 0,
+                    "summary": _(
+                        "Nothing was imported: %(errors)s of %(rows)s rows are "
+                        "invalid. Fix them, or choose to import only the valid rows.",
+                        errors=errors,
+                        rows=len(rows),
+                    ),
+                }
+            )
             return self._reopen()
         valid = [i for i, r in enumerate(results) if r["result"] != "error"]
         applied = self.env["g2p.br.disbursement"].apply_status_updates(
@@ -111,33 +119,44 @@ class G2pBrDisbursementImportWizard(models.TransientModel):
             results[index] = result
         count = sum(1 for r in applied if r["result"] == "applied")
         self._store(rows, results, {"error": "skipped"} if errors else {})
-        self.write({
-            "state": "done",
-            "applied_count": count,
-            "summary": _(
-                "%(applied)s rows applied, %(unchanged)s unchanged, %(errors)s invalid "
-                "and not imported.",
-                applied=count,
-                unchanged=sum(1 for r in applied if r["result"] == "unchanged"),
-                errors=errors,
-            ),
-        })
+        self.write(
+            {
+                "state": "done",
+                "applied_count": count,
+                "summary": _(
+                    "%(applied)s rows applied, %(unchanged)s unchanged, "
+                    "%(errors)s invalid and not imported.",
+                    applied=count,
+                    unchanged=sum(1 for r in applied if r["result"] == "unchanged"),
+                    errors=errors,
+                ),
+            }
+        )
         return self._reopen()
 
     def action_reset(self):
         self.ensure_one()
         self.line_ids.unlink()
-        self.write({"state": "draft", "summary": False, "row_count": 0,
-                    "error_count": 0, "applied_count": 0})
+        self.write(
+            {
+                "state": "draft",
+                "summary": False,
+                "row_count": 0,
+                "error_count": 0,
+                "applied_count": 0,
+            }
+        )
         return self._reopen()
 
     def action_open_entitlements(self):
         """The entitlements of the disbursements named in the file."""
         self.ensure_one()
         references = [ref for ref in self.line_ids.mapped("reference") if ref]
-        entitlements = self.env["g2p.br.disbursement"].search(
-            [("reference", "in", references)]
-        ).entitlement_id
+        entitlements = (
+            self.env["g2p.br.disbursement"]
+            .search([("reference", "in", references)])
+            .entitlement_id
+        )
         return {
             "type": "ir.actions.act_window",
             "name": _("Imported Entitlements"),
@@ -191,15 +210,22 @@ class G2pBrDisbursementImportWizard(models.TransientModel):
         missing = {"reference", "status"} - set(keys)
         if missing:
             raise UserError(
-                _("The CSV file needs the columns reference, status, date and "
-                  "failure_reason; missing: %s.", ", ".join(sorted(missing)))
+                _(
+                    "The CSV file needs the columns reference, status, date and "
+                    "failure_reason; missing: %s.",
+                    ", ".join(sorted(missing)),
+                )
             )
         rows = []
         for values in reader:
             if not any(v.strip() for v in values):
                 continue
-            item = {"reference": None, "status": None, "status_time": None,
-                    "failure_reason": None}
+            item = {
+                "reference": None,
+                "status": None,
+                "status_time": None,
+                "failure_reason": None,
+            }
             for key, value in zip(keys, values, strict=False):
                 if key:
                     item[key] = value.strip() or None
@@ -217,23 +243,27 @@ class G2pBrDisbursementImportWizard(models.TransientModel):
 
     def _store(self, rows, results, result_map):
         self.line_ids.unlink()
-        self.env["g2p.br.disbursement.import.line"].create([
+        self.env["g2p.br.disbursement.import.line"].create(
+            [
+                {
+                    "wizard_id": self.id,
+                    "row": row["row"],
+                    "reference": row["item"]["reference"],
+                    "status": row["item"]["status"],
+                    "status_time": row["item"]["status_time"],
+                    "failure_reason": row["item"]["failure_reason"],
+                    "result": result_map.get(result["result"], result["result"]),
+                    "message": result["message"],
+                }
+                for row, result in zip(rows, results, strict=True)
+            ]
+        )
+        self.write(
             {
-                "wizard_id": self.id,
-                "row": row["row"],
-                "reference": row["item"]["reference"],
-                "status": row["item"]["status"],
-                "status_time": row["item"]["status_time"],
-                "failure_reason": row["item"]["failure_reason"],
-                "result": result_map.get(result["result"], result["result"]),
-                "message": result["message"],
+                "row_count": len(rows),
+                "error_count": sum(1 for r in results if r["result"] == "error"),
             }
-            for row, result in zip(rows, results, strict=True)
-        ])
-        self.write({
-            "row_count": len(rows),
-            "error_count": sum(1 for r in results if r["result"] == "error"),
-        })
+        )
 
 
 class G2pBrDisbursementImportLine(models.TransientModel):
