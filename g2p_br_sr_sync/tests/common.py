@@ -179,7 +179,12 @@ class SrSyncCase(TransactionCase):
         return run
 
     def beneficiaries(self, kind=None):
-        domain = [("kind", "=", kind)] if kind else []
+        """Beneficiaries from the test SR (not the core's demo data)."""
+        if kind:
+            prefix = "IND-%" if kind == "individual" else "GRP-%"
+            domain = [("kind", "=", kind), ("sr_id", "=like", prefix)]
+        else:
+            domain = ["|", ("sr_id", "=like", "IND-%"), ("sr_id", "=like", "GRP-%")]
         return (
             self.env["g2p.br.beneficiary"]
             .with_context(active_test=False)
