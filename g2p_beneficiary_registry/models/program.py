@@ -4,7 +4,7 @@ from dateutil.relativedelta import relativedelta
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.osv import expression
-from odoo.tools import SQL
+from odoo.tools import SQL, mute_logger
 from odoo.tools.safe_eval import safe_eval
 
 PROGRAM_TRANSITIONS = {
@@ -540,8 +540,9 @@ class G2pBrProgram(models.Model):
         Beneficiary = self.env["g2p.br.beneficiary"].sudo()
         for program in self:
             try:
-                # a savepoint: a rule being edited may still be invalid SQL
-                with self.env.cr.savepoint():
+                # a rule being edited may still be invalid SQL (e.g. a date
+                # being typed): roll back to a savepoint, count 0, log nothing
+                with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
                     program.eligible_count = Beneficiary.search_count(
                         program._get_eligibility_domain()
                     )

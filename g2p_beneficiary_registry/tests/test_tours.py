@@ -5,10 +5,12 @@ left the data: a manager sets up a program and its first cycle, an approver
 approves it, the manager imports the provider's statuses.
 """
 
+import base64
 import time
 
 from odoo import Command
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.exceptions import UserError
+from odoo.tests import HttpCase, TransactionCase, new_test_user, tagged
 
 GROUP = "base.group_user,g2p_beneficiary_registry.group_br_%s"
 
@@ -118,3 +120,190 @@ class TestTours(HttpCase):
         import logging
 
         logging.getLogger(__name__).info("%s: %.1f s", what, time.monotonic() - started)
+
+
+@tagged("post_install", "-at_install")
+class TestUiWizards(TransactionCase):
+    """The UI's server side: confirmation counts, CSV status import, figures
+    of the kanban and forms, the cycle report (fast, no browser)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.manager = new_test_user(
+            cls.env, login="ui_manager", groups=GROUP % "manager"
+        )
+        cls.other_manager = new_test_user(
+            cls.env, login="ui_other_manager", groups=GROUP % "manager"
+        )
+        cls.beneficiaries = cls.env["g2p.br.beneficiary"].create(
+            [{"sr_id": f"UI-{n}", "region_code": "UILAND"} for n in range(4)]
+        )
+        cls.program = cls.env["g2p.br.program"].create(
+            {
+                "code": "UI",
+                "name": "UI Program",
+                "eligibility_domain": "[('region_code', '=', 'UILAND')]",
+                "base_amount": 10,
+                "user_ids": [Command.set(cls.manager.ids)],
+            }
+        )
+        cls.program.action_activate()
+
+    def _confirm(self, operation, record, user=None):
+        field = "program_id" if operation.startswith("program") else "cycle_id"
+        wizard = (
+            self.env["g2p.br.bulk.confirm.wizard"]
+            .with_user(user or self.manager)
+            .create({"operation": operation, field: record.id})
+        )
+        count = wizard.record_count
+        wizard.action_confirm()
+        return count
+
+    def _cycle_with_disbursements(self):
+        self.assertEqual(self._confirm("program_enroll_eligible", self.program), 4)
+        cycle = self.program._create_next_cycle()
+        self.assertEqual(self._confirm("cycle_generate_entitlements", cycle), 4)
+        self.assertEqual(self._confirm("cycle_to_approve", cycle), 4)
+        self.assertEqual(
+            self._confirm("cycle_approve_entitlements", cycle, self.env.user), 4
+        )
+        self.assertEqual(self._confirm("cycle_create_disbursements", cycle), 4)
+        disbursements = cycle.entitlement_ids.disbursement_ids.sorted("id")
+        for n, disbursement in enumerate(disbursements, start=1):
+            disbursement.reference = f"UI-PAY-{n}"
+        return cycle, disbursements
+
+    def _import(self, content, mode="all_or_nothing", as_file=False):
+        values = {"apply_mode": mode}
+        if as_file:
+            values["csv_file"] = base64.b64encode(content.encode())
+        else:
+            values["csv_text"] = content
+        wizard = (
+            self.env["g2p.br.disbursement.import.wizard"]
+            .with_user(self.manager)
+            .create(values)
+        )
+        wizard.action_import()
+        return wizard
+
+    def test_confirmation_counts_match_the_operations(self):
+        cycle, disbursements = self._cycle_with_disbursements()
+        self.assertEqual(len(disbursements), 4)
+        # nothing left to do: the confirmations say 0
+        self.assertEqual(self._confirm("program_enroll_eligible", self.program), 0)
+        self.assertEqual(self._confirm("cycle_create_disbursements", cycle), 0)
+        # one member no longer eligible
+        self.beneficiaries[0].region_code = "ELSEWHERE"
+        self.assertEqual(self._confirm("program_verify_eligibility", self.program), 1)
+        self.assertEqual(
+            self.program.membership_ids.filtered(
+                lambda m: m.beneficiary_id == self.beneficiaries[0]
+            ).state,
+            "not_eligible",
+        )
+
+    def test_import_all_or_nothing(self):
+        _cycle, disbursements = self._cycle_with_disbursements()
+        wizard = self._import(
+            "reference,status,date,failure_reason\n"
+            "UI-PAY-1,paid,2026-11-20 10:00:00,\n"
+            "UI-PAY-2,failed,2026-11-20,\n"
+            "UI-PAY-404,paid,,\n"
+            "UI-PAY-3,shipped,,\n"
+        )
+        self.assertEqual(wizard.state, "checked")
+        self.assertEqual(wizard.error_count, 3)
+        self.assertEqual(set(disbursements.mapped("status")), {"pending"})
+        errors = {
+            (line.row, line.reference): line.message
+            for line in wizard.line_ids
+            if line.result == "error"
+        }
+        self.assertEqual(
+            sorted(errors), [(3, "UI-PAY-2"), (4, "UI-PAY-404"), (5, "UI-PAY-3")]
+        )
+        self.assertIn("failure reason", errors[(3, "UI-PAY-2")])
+
+    def test_import_valid_rows_only(self):
+        _cycle, disbursements = self._cycle_with_disbursements()
+        wizard = self._import(
+            "Reference;Status;Date;Failure Reason\n"
+            "UI-PAY-1;paid;2026-11-20 10:00:00;\n"
+            "UI-PAY-2;failed;2026-11-20;No account\n"
+            "UI-PAY-1;reversed;2026-11-21 10:00:00;\n"
+            "UI-PAY-404;paid;;\n",
+            mode="valid_only",
+            as_file=True,
+        )
+        self.assertEqual(wizard.state, "done")
+        self.assertEqual(wizard.applied_count, 2)
+        results = {line.row: line.result for line in wizard.line_ids}
+        self.assertEqual(
+            results, {2: "applied", 3: "applied", 4: "skipped", 5: "skipped"}
+        )
+        self.assertIn("twice", wizard.line_ids.filtered(lambda x: x.row == 4).message)
+        self.assertEqual(disbursements[0].status, "paid")
+        self.assertEqual(disbursements[1].status, "failed")
+        self.assertEqual(disbursements[1].failure_reason, "No account")
+        self.assertEqual(
+            disbursements[0].entitlement_id.disbursement_status, "fully_disbursed"
+        )
+        action = wizard.action_open_entitlements()
+        self.assertEqual(
+            set(action["domain"][0][2]), set(disbursements[:2].entitlement_id.ids)
+        )
+        # the same file again changes nothing
+        again = self._import(
+            "reference,status,date,failure_reason\nUI-PAY-1,paid,2026-11-20,\n"
+        )
+        self.assertEqual(again.line_ids.result, "unchanged")
+
+    def test_import_bad_file(self):
+        Wizard = self.env["g2p.br.disbursement.import.wizard"].with_user(self.manager)
+        with self.assertRaisesRegex(UserError, "missing: status"):
+            Wizard.create({"csv_text": "reference,date\nX,2026-11-20\n"}).action_check()
+        with self.assertRaisesRegex(UserError, "Choose a CSV file"):
+            Wizard.create({}).action_check()
+
+    def test_figures(self):
+        cycle, _disbursements = self._cycle_with_disbursements()
+        self.env["g2p.br.disbursement"].apply_status_updates(
+            [{"reference": "UI-PAY-1", "status": "paid"}]
+        )
+        program = self.program.with_user(self.manager)
+        self.assertEqual(
+            (program.member_count, program.cycle_count, program.entitlement_count),
+            (4, 1, 4),
+        )
+        self.assertEqual(program.current_cycle_id, cycle)
+        self.assertEqual(
+            (program.current_entitled, program.current_disbursed), (40, 10)
+        )
+        self.assertEqual(program.current_disbursed_rate, 25)
+        self.assertEqual(program.eligible_count, 4)
+        cycle.invalidate_recordset()
+        self.assertEqual((cycle.total_entitled, cycle.total_disbursed), (40, 10))
+        self.assertEqual(self.beneficiaries[0].entitlement_count, 1)
+        # a rule being edited may be invalid: the live count is 0, no error
+        draft = self.env["g2p.br.program"].new(
+            {"target_type": "individual", "eligibility_domain": "[('nope', '=', 1)]"}
+        )
+        self.assertEqual(draft.eligible_count, 0)
+        draft.eligibility_domain = "[('birth_date', '>', 'not a date')]"
+        self.assertEqual(draft.eligible_count, 0)
+
+    def test_cycle_report(self):
+        cycle, _disbursements = self._cycle_with_disbursements()
+        self.env["g2p.br.disbursement"].apply_status_updates(
+            [{"reference": "UI-PAY-1", "status": "failed", "failure_reason": "x"}]
+        )
+        self.env.flush_all()
+        Report = self.env["g2p.br.cycle.report"]
+        [row] = Report.with_user(self.manager).search([("cycle_id", "=", cycle.id)])
+        self.assertEqual((row.entitled, row.disbursed, row.failed_count), (40, 0, 1))
+        self.assertFalse(
+            Report.with_user(self.other_manager).search([("cycle_id", "=", cycle.id)])
+        )
