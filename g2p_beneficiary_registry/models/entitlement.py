@@ -123,9 +123,11 @@ class G2pBrEntitlement(models.Model):
                 # deciding by writing the state (RPC) needs an approver too
                 self._check_can_approve()
         if {"amount", "quantity"} & set(vals) and self.filtered(
-            lambda e: e.state not in ("draft", "pending_approval")
+            lambda e: e.state != "draft"
         ):
-            raise UserError(_("Only an entitlement not approved yet can change its value."))
+            # Once submitted, the value is what the approver decides on: an
+            # edit by the approver would bypass four-eyes approval.
+            raise UserError(_("Only a draft entitlement can change its value."))
         res = super().write(vals)
         if {"amount", "quantity"} & set(vals):
             self._refresh_disbursement_totals(entitlement_ids=self.ids)
@@ -207,7 +209,10 @@ class G2pBrEntitlement(models.Model):
             from_states = (from_states,)
         for state in from_states:
             if to_state not in ENTITLEMENT_TRANSITIONS[state]:
-                raise UserError(_("Entitlements cannot go from %s to %s.", state, to_state))
+                raise UserError(
+                    _("Entitlements cannot go from %(old)s to %(new)s.",
+                      old=state, new=to_state)
+                )
         self.flush_model()
         extra = SQL()
         if to_state == "approved":

@@ -115,10 +115,13 @@ class TestFourEyes(BeneficiaryRegistryCase):
     def test_approved_amount_is_frozen(self):
         cycle = self._cycle_generated_by(self.user_manager, four_eyes=False)
         ent = cycle.entitlement_ids[0].with_user(self.user_manager)
-        ent.amount = 120  # still pending: the approver sees the new amount
+        generated = ent.amount
+        # Pending approval: the value the approver decides on is frozen already.
+        with self.assertRaises(UserError):
+            ent.amount = 120
         cycle.with_user(self.user_approver).action_approve_entitlements()
         for field in ("amount", "quantity"):
             with self.subTest(field=field), self.assertRaises(UserError):
                 ent.write({field: 1000})
-        self.assertEqual(ent.amount, 120)
-        self.assertEqual(ent.remaining, 120)
+        self.assertEqual(ent.amount, generated)
+        self.assertEqual(ent.remaining, generated)

@@ -43,6 +43,17 @@ class TestEntitlement(BeneficiaryRegistryCase):
         self.assertEqual(ent.remaining, 100.0)
         self.assertEqual(ent.disbursement_status, "not_started")
 
+    def test_value_frozen_once_submitted(self):
+        ent = self.entitlement
+        ent.amount = 120
+        self.assertEqual(ent.remaining, 120.0)
+        ent.action_submit()
+        # The approver decides on the submitted value: nobody edits it then.
+        for user in (self.user_approver, self.user_manager):
+            with self.assertRaises(UserError):
+                ent.with_user(user).amount = 5000
+        self.assertEqual(ent.amount, 120.0)
+
     def test_only_enrolled_members(self):
         membership = self.membership_of(self.program_a, self.ind2)
         membership.action_pause()

@@ -2,6 +2,7 @@ import json
 from datetime import date
 
 from odoo import fields
+from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from .common import BeneficiaryRegistryCase
@@ -191,6 +192,8 @@ class TestQueries(BeneficiaryRegistryCase):
         self.assertEqual(cycles(limit=1, offset=1), (3, [self.dec.id]))
         self.assertEqual(cycles(offset=2), (3, [self.rice.id]))
         self.assertEqual(cycles(limit=5, offset=3), (3, []))
+        with self.assertRaises(UserError):
+            self.ind1.get_entitlements(cycle="abc")
 
     def test_get_entitlements_respects_access(self):
         # The viewer of program A does not see the RICE entitlement.

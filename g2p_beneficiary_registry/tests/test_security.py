@@ -275,3 +275,25 @@ class TestSecurity(BeneficiaryRegistryCase):
             .with_context(allowed_company_ids=self.company.ids)
             .search([]),
         )
+        # Beneficiaries and their identifiers follow their company too.
+        person_c2 = self.create_beneficiary(
+            company_id=company2.id,
+            identifier_ids=[
+                Command.create({"type_id": self.id_type_nid.id, "value": "C2-0001"})
+            ],
+        )
+        for model, record in (
+            ("g2p.br.beneficiary", person_c2),
+            ("g2p.br.beneficiary.identifier", person_c2.identifier_ids),
+        ):
+            with self.subTest(model=model):
+                self.assertFalse(
+                    self.env[model].with_user(self.user_admin).search(
+                        [("id", "=", record.id)]
+                    )
+                )
+                self.assertTrue(
+                    self.env[model].with_user(both)
+                    .with_context(allowed_company_ids=(self.company | company2).ids)
+                    .search([("id", "=", record.id)])
+                )
