@@ -334,7 +334,7 @@ class Faults:
     reject: int = 0
     status_400: int = 0
     bad_record_seqs: set = field(default_factory=set)  # rendered with bad fields
-    # page number -> callable(registry) run right after that page is served
+    # page number -> callable(registry) run once that page is rendered
     after_page: dict = field(default_factory=dict)
     # token endpoint: answer 401 to the next N token requests
     token_401: int = 0
@@ -599,10 +599,11 @@ class _Handler(BaseHTTPRequestHandler):
             },
         )
         srv.log_request("search", page_number, "succ", len(records))
-        self._send_json(200, payload)
+        # the page is rendered already: the change shows from the next request on
         hook = srv.faults.after_page.pop(page_number, None)
         if hook:
             hook(registry)
+        self._send_json(200, payload)
 
     @staticmethod
     def _envelope(status, reason_code, reason_message, reference_id=None):

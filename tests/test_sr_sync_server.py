@@ -1,0 +1,197 @@
+"""Tests of the DCI SR test server itself (plain pytest, no Odoo needed)."""
+
+import importlib.util
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+
+def _load_server():
+    name = "dci_sr_server"
+    if name not in sys.modules:
+        path = Path(__file__).resolve().parent / "dci_sr_server.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+srv_mod = _load_server()
+
+
+def envelope(criteria):
+    return {
+        "signature": "",
+        "header": {"version": "1.0.0", "action": "search", "message_id": "m"},
+        "message": {
+            "transaction_id": "t",
+            "search_request": [
+                {"reference_id": "r", "timestamp": "t", "search_criteria": criteria}
+            ],
+        },
+    }
+
+
+def search(server, criteria, headers=None):
+    return requests.post(
+        server.base_url + server.search_path,
+        json=envelope(criteria),
+        headers=headers or {},
+        timeout=5,
+    )
+
+
+def records_of(response):
+    item = response.json()["message"]["search_response"][0]
+    assert item["status"] == "succ"
+    return item["data"]["reg_records"], item["pagination"]
+
+
+@pytest.fixture
+def server():
+    with srv_mod.DciSrServer(srv_mod.SrRegistry(100, seed=3)) as running:
+        yield running
+
+
+def test_registry_is_deterministic():
+    one, two = srv_mod.SrRegistry(50, seed=9), srv_mod.SrRegistry(50, seed=9)
+    assert [r.uin for r in one.records.values()] == [
+        r.uin for r in two.records.values()
+    ]
+    groups = [r for r in one.records.values() if r.kind == "group"]
+    assert len(groups) == 10
+    assert sum(g.group_size for g in groups) == 40
+
+
+def test_predicate_pagination_and_filters(server):
+    criteria = {
+        "reg_type": "ns:org:RegistryType:Individual",
+        "query_type": "predicate",
+        "query": [],
+        "pagination": {"page_size": 30, "page_number": 3},
+    }
+    records, pagination = records_of(search(server, criteria))
+    assert pagination == {"page_size": 30, "page_number": 3, "total_count": 80}
+    ids = [r["identifier"][0]["identifier_value"] for r in records]
+    assert ids == [f"IND-{n:07d}" for n in range(81, 101)]
+    assert records[0]["name"]["given_name"] in srv_mod.GIVEN_NAMES
+
+    changed = server.registry.update(seqs=[30, 40])
+    since = server.registry.records[30].last_updated
+    criteria["query"] = [
+        {
+            "seq_num": 1,
+            "expression1": {
+                "attribute_name": "last_updated",
+                "operator": "ge",
+                "attribute_value": since.isoformat(),
+            },
+        }
+    ]
+    criteria["pagination"]["page_number"] = 1
+    records, pagination = records_of(search(server, criteria))
+    assert pagination["total_count"] == 2
+    assert [r["identifier"][0]["identifier_value"] for r in records] == changed
+
+    criteria["reg_type"] = "ns:org:RegistryType:Group"
+    criteria["query"] = []
+    records, pagination = records_of(search(server, criteria))
+    assert pagination["total_count"] == 20
+    assert records[0]["group_identifier"][0]["identifier_value"] == "GRP-0000001"
+
+
+def test_graphql_dialect(server):
+    server.registry.deactivate(seqs=[5])
+    query = (
+        "{ getRegistrants(isGroup: true, limit: 4, offset: 4) { regIds { value } } }"
+    )
+    response = search(server, {"query_type": "graphql", "query": query})
+    item = response.json()["message"]["search_response"][0]
+    graphql = item["data"]["reg_records"]
+    assert graphql["totalRegistrantCount"] == 20
+    assert [r["id"] for r in graphql["getRegistrants"]] == [5, 6, 7, 8]
+    assert graphql["getRegistrants"][0]["active"] is False
+    since = srv_mod._iso(server.registry.records[5].last_updated)
+    query = f'{{ getRegistrants(isGroup: true, lastSyncDate: "{since}") {{ id }} }}'
+    response = search(server, {"query_type": "graphql", "query": query})
+    assert (
+        response.json()["message"]["search_response"][0]["data"]["reg_records"][
+            "totalRegistrantCount"
+        ]
+        == 1
+    )
+
+
+def test_bearer_and_oauth2():
+    registry = srv_mod.SrRegistry(20)
+    criteria = {"query_type": "predicate", "query": [], "pagination": {"page_size": 5}}
+    with srv_mod.DciSrServer(registry, auth="bearer") as server:
+        assert search(server, criteria).status_code == 401
+        ok = search(server, criteria, {"Authorization": "Bearer test-static-token"})
+        assert ok.status_code == 200
+    with srv_mod.DciSrServer(registry, auth="oauth2", token_ttl=1) as server:
+        token_url = server.base_url + server.token_path
+        wrong = {"grant_type": "client_credentials", "client_id": "x"}
+        refused = requests.post(token_url, data=wrong, timeout=5)
+        assert refused.status_code == 401
+        token = requests.post(
+            token_url,
+            data={
+                "grant_type": "client_credentials",
+                "client_id": server.client_id,
+                "client_secret": server.client_secret,
+            },
+            timeout=5,
+        ).json()
+        assert token["expires_in"] == 1
+        auth = {"Authorization": f"Bearer {token['access_token']}"}
+        assert search(server, criteria, auth).status_code == 200
+        time.sleep(1.1)
+        assert search(server, criteria, auth).status_code == 401  # expired
+
+
+def test_faults(server):
+    criteria = {"query_type": "predicate", "query": [], "pagination": {"page_size": 50}}
+    faults = server.faults
+    faults.status_500 = 1
+    assert search(server, criteria).status_code == 500
+    faults.status_429, faults.retry_after = 1, 7
+    response = search(server, criteria)
+    assert (response.status_code, response.headers["Retry-After"]) == (429, "7")
+    faults.malformed_json = 1
+    with pytest.raises(ValueError):
+        search(server, criteria).json()
+    faults.drop = 1
+    with pytest.raises(requests.ConnectionError):
+        search(server, criteria)
+    faults.reject = 1
+    item = search(server, criteria).json()["message"]["search_response"][0]
+    assert (item["status"], item["status_reason_code"]) == (
+        "rjct",
+        "rjct.search.too_many_records_found",
+    )
+    faults.bad_record_seqs = {21, 22, 23}
+    records, _pagination = records_of(search(server, criteria))
+    assert records[0]["birth_date"] == "31/02/1990"
+    assert records[1]["sex"] == 42
+    assert "identifier" not in records[2]
+    changed = []
+    faults.after_page[1] = lambda registry: changed.extend(registry.update(1))
+    search(server, criteria)
+    assert len(changed) == 1 and not faults.after_page
+
+
+def test_mutation_api(server):
+    response = requests.post(
+        server.base_url + server.mutate_path,
+        json={"update": 3, "deactivate": 2, "add": 1},
+        timeout=5,
+    )
+    result = response.json()
+    assert (len(result["updated"]), len(result["deactivated"])) == (3, 2)
+    assert result["added"] == ["IND-0000101"]
+    assert len(server.registry.records) == 101
