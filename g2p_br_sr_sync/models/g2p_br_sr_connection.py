@@ -459,7 +459,9 @@ class G2pBrSrConnection(models.Model):
 
     @api.model
     def _cron_enqueue_due_runs(self):
-        """Start an incremental run of each scheduled connection that is due."""
+        """Resume stalled runs, then start an incremental run of each scheduled
+        connection that is due."""
+        self.env["g2p.br.sr.pull.run"]._recover_stalled_runs()
         now = fields.Datetime.now()
         due = self.search(
             [

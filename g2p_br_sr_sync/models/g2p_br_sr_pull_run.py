@@ -1,4 +1,5 @@
 import logging
+from datetime import timedelta
 
 from psycopg2 import sql
 
@@ -8,6 +9,11 @@ from odoo.exceptions import UserError
 _logger = logging.getLogger(__name__)
 
 COUNTERS = ("fetched", "created", "updated", "unchanged", "archived", "rejected")
+# a running run whose page jobs are all gone (worker killed, job failed on a
+# crash) for that long is resumed by the cron, at most MAX_ATTEMPTS per page
+STALLED_AFTER = timedelta(minutes=15)
+MAX_ATTEMPTS = 3
+ALIVE_JOB_STATES = ("wait_dependencies", "pending", "enqueued", "started")
 
 
 class G2pBrSrPullRun(models.Model):
@@ -151,6 +157,56 @@ class G2pBrSrPullRun(models.Model):
         }
 
     # -- business methods ---------------------------------------------------------
+    @staticmethod
+    def _identity_key(run_id, page_number):
+        return f"g2p_br_sr_sync:run:{run_id}:page:{page_number}"
+
+    @api.model
+    def _recover_stalled_runs(self):
+        """Resume the running runs that no job works on any more.
+
+        A page job that crashed (worker killed, unexpected error) leaves its page
+        pending and its run running. After ``STALLED_AFTER`` without a live job,
+        the run is resumed; a page that already had ``MAX_ATTEMPTS`` fails, so
+        the run ends (partially) failed and the connection can pull again.
+        """
+        limit = fields.Datetime.now() - STALLED_AFTER
+        for run in self.search([("state", "=", "running"), ("write_date", "<", limit)]):
+            pending = run.page_ids.filtered(lambda p: p.state == "pending")
+            keys = [run._identity_key(run.id, p.page_number) for p in pending]
+            alive = (
+                self.env["queue.job"]
+                .sudo()
+                .search_count(
+                    [("identity_key", "in", keys), ("state", "in", ALIVE_JOB_STATES)]
+                )
+            )
+            if alive:
+                continue
+            exhausted = pending.filtered(lambda p: p.retries >= MAX_ATTEMPTS)
+            exhausted.write(
+                {
+                    "state": "failed",
+                    "error_message": _(
+                        "Interrupted %(count)s times: given up.", count=MAX_ATTEMPTS
+                    ),
+                }
+            )
+            _logger.warning(
+                "SR pull run %s stalled: %d pages resumed, %d given up",
+                run.id, len(pending - exhausted), len(exhausted),
+            )  # fmt: skip
+            if pending - exhausted:
+                run._enqueue_pages(pending - exhausted)
+                # the resumed run is active again: no second resume before due
+                self.env.cr.execute(
+                    "UPDATE g2p_br_sr_pull_run SET write_date = %s WHERE id = %s",
+                    (fields.Datetime.now(), run.id),
+                )
+                run.invalidate_recordset(["write_date"])
+            else:
+                run._finalize()
+
     def _enqueue_pages(self, pages):
         """One queue job per page; the identity key avoids duplicate jobs."""
         self.ensure_one()
@@ -160,7 +216,7 @@ class G2pBrSrPullRun(models.Model):
                 description=_(
                     "SR pull %(run)s, page %(page)s", run=self.id, page=page.page_number
                 ),
-                identity_key=f"g2p_br_sr_sync:run:{self.id}:page:{page.page_number}",
+                identity_key=self._identity_key(self.id, page.page_number),
             )._job_process()
 
     def _add_pages(self, last_page_number):
