@@ -262,6 +262,14 @@ class G2pBrSrConnection(models.Model):
             if rec.interval_number < 1:
                 raise ValidationError(_("The schedule interval must be at least 1."))
 
+    # -- CRUD -----------------------------------------------------------------------
+    def copy_data(self, default=None):
+        # the credentials are not copied: the copy starts without authentication
+        default = dict(default or {})
+        default.setdefault("auth_type", "none")
+        default.setdefault("name", _("%s (copy)", self.name))
+        return super().copy_data(default)
+
     # -- actions ------------------------------------------------------------------
     def action_test_connection(self):
         """Authenticate and fetch one record; tell clearly which step failed."""

@@ -66,6 +66,9 @@ class TestConnection(SrSyncCase):
         with self.assertRaises(AccessError):
             as_manager.write({"page_size": 10})
         self.assertEqual(self.individuals.with_user(admin).client_secret, "s3cret")
+        copy = self.individuals.copy()
+        self.assertEqual((copy.auth_type, copy.client_secret), ("none", False))
+        self.assertEqual(len(copy.mapping_ids), len(self.individuals.mapping_ids))
         # managers read runs but cannot start one
         with self.assertRaises(AccessError):
             as_manager._start_run("full")
