@@ -201,7 +201,9 @@ def refs_generate(env, sample, result):
                 {
                     "cycle_id": cyc.id,
                     "beneficiary_id": membership.beneficiary_id.id,
-                    "amount": prog._compute_entitlement_amount(membership.beneficiary_id),
+                    "amount": prog._compute_entitlement_amount(
+                        membership.beneficiary_id
+                    ),
                 }
             )
     result["naive_rows"] = len(members)
@@ -248,8 +250,10 @@ def refs_disburse(env, sample, result):
             """
             INSERT INTO g2p_br_disbursement
                 (entitlement_id, beneficiary_id, program_id, cycle_id, company_id,
-                 benefit_kind, reference, amount, quantity, currency_id, channel, status,
-                 pending_at, status_time, create_uid, create_date, write_uid, write_date)
+                 benefit_kind, reference, amount, quantity, currency_id, channel,
+                 status,
+                 pending_at, status_time, create_uid, create_date, write_uid,
+                 write_date)
             SELECT e.id, e.beneficiary_id, e.program_id, e.cycle_id, e.company_id,
                    e.benefit_kind, 'BR-' || e.id || '-1', e.remaining, 0, e.currency_id,
                    'bank_transfer', 'pending', now(), now(), 2, now(), 2, now()
@@ -369,7 +373,12 @@ def main():
                 env.flush_all()
                 cr.commit()
         cr.commit()
-    result.update(op=args.op, part=args.part, peak_rss_mib=round(peak_rss_mib(), 1), date=str(date.today()))
+    result.update(
+        op=args.op,
+        part=args.part,
+        peak_rss_mib=round(peak_rss_mib(), 1),
+        date=str(date.today()),
+    )
     print(json.dumps(result))
     sys.stdout.flush()
 

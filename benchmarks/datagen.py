@@ -35,7 +35,8 @@ def generate(cr, size, seed=0.42):
              poverty_score, disability, company_id, sr_updated_at, synced_at,
              create_uid, create_date, write_uid, write_date)
         SELECT 'G' || lpad((%(offset)s + i)::text, 9, '0'), 'group', true, NULL,
-               NULL, 'R' || lpad((1 + floor(random() * %(regions)s))::int::text, 2, '0'),
+               NULL,
+               'R' || lpad((1 + floor(random() * %(regions)s))::int::text, 2, '0'),
                1 + floor(random() * 8)::int, round((random() * 100)::numeric, 4),
                random() < 0.05, %(company)s,
                now() - random() * interval '365 days', now(),
@@ -45,7 +46,8 @@ def generate(cr, size, seed=0.42):
         {"offset": offset, "regions": REGIONS, "groups": groups, "company": company},
     )
     cr.execute(
-        "SELECT MIN(id), MAX(id) FROM g2p_br_beneficiary WHERE id > %s AND kind = 'group'",
+        "SELECT MIN(id), MAX(id) FROM g2p_br_beneficiary"
+        " WHERE id > %s AND kind = 'group'",
         (offset,),
     )
     first_group, last_group = cr.fetchone()
@@ -72,7 +74,10 @@ def generate(cr, size, seed=0.42):
             "last": last_group,
         },
     )
-    for code, name in (("NATIONAL_ID", "National ID"), ("UIN", "Unique Identification Number")):
+    for code, name in (
+        ("NATIONAL_ID", "National ID"),
+        ("UIN", "Unique Identification Number"),
+    ):
         cr.execute(
             """
             INSERT INTO g2p_br_identifier_type (code, name, active, create_uid,

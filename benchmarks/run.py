@@ -26,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from datagen import generate  # noqa: E402
+from datagen import generate
 
 OPERATIONS = ["enroll", "verify", "generate", "approve", "disburse", "status"]
 LABELS = {
@@ -48,18 +48,38 @@ def create_database(db, addons):
     run(["dropdb", "--if-exists", db])
     run(
         [
-            sys.executable, "-m", "odoo", "-d", db, f"--addons-path={REPO}",
-            "-i", addons, "--without-demo=all", "--stop-after-init",
-            "--log-level=warn", "--http-port=18999",
+            sys.executable,
+            "-m",
+            "odoo",
+            "-d",
+            db,
+            f"--addons-path={REPO}",
+            "-i",
+            addons,
+            "--without-demo=all",
+            "--stop-after-init",
+            "--log-level=warn",
+            "--http-port=18999",
         ]
     )
 
 
 def run_part(db, op, part, sample):
     out = run(
-        [sys.executable, str(HERE / "bench_core.py"), "--db", db, "--op", op,
-         "--part", part, "--sample", str(sample)],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            str(HERE / "bench_core.py"),
+            "--db",
+            db,
+            "--op",
+            op,
+            "--part",
+            part,
+            "--sample",
+            str(sample),
+        ],
+        capture_output=True,
+        text=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -95,11 +115,16 @@ def measure(db, op, sample):
 
 def markdown(results, size):
     lines = [
-        f"Core bulk operations at {size:,} beneficiaries "
-        f"(2 cores; naive ORM measured on a sample and extrapolated):",
+        (
+            f"Core bulk operations at {size:,} beneficiaries "
+            f"(2 cores; naive ORM measured on a sample and extrapolated):"
+        ),
         "",
-        "| Operation | Rows | Ours (s) | Rows/s | Peak RSS (MiB) | SQL floor (s) "
-        "| Ours / floor | Naive ORM (ms/row) | Naive, extrapolated (s) | Naive / ours |",
+        (
+            "| Operation | Rows | Ours (s) | Rows/s | Peak RSS (MiB) | SQL floor (s) "
+            "| Ours / floor | Naive ORM (ms/row) | Naive, extrapolated (s) "
+            "| Naive / ours |"
+        ),
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
@@ -118,8 +143,11 @@ def main():
     parser.add_argument("--size", type=int, default=1_000_000)
     parser.add_argument("--sample", type=int, default=10_000)
     parser.add_argument("--db", default="br_bench_core")
-    parser.add_argument("--skip-setup", action="store_true",
-                        help="reuse the database as it is (no install, no data)")
+    parser.add_argument(
+        "--skip-setup",
+        action="store_true",
+        help="reuse the database as it is (no install, no data)",
+    )
     parser.add_argument("--ops", default=",".join(OPERATIONS))
     args = parser.parse_args()
 

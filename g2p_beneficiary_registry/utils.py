@@ -12,4 +12,3 @@ def iso(value):
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
-

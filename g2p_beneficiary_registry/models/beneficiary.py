@@ -64,7 +64,8 @@ class G2pBrBeneficiary(models.Model):
         "g2p.br.disbursement", "beneficiary_id", string="Disbursements"
     )
     sr_updated_at = fields.Datetime(
-        string="Updated in SR", help="Last update of the registrant in the Social Registry."
+        string="Updated in SR",
+        help="Last update of the registrant in the Social Registry.",
     )
     synced_at = fields.Datetime(
         string="Last Synced", help="When the Beneficiary Registry last synced it."
@@ -74,7 +75,11 @@ class G2pBrBeneficiary(models.Model):
     )
 
     _sql_constraints = [
-        ("sr_id_unique", "unique(sr_id)", "A beneficiary with this Social Registry ID exists already."),
+        (
+            "sr_id_unique",
+            "unique(sr_id)",
+            "A beneficiary with this Social Registry ID exists already.",
+        ),
     ]
 
     @api.depends("sr_id", "kind")
@@ -145,7 +150,9 @@ class G2pBrBeneficiary(models.Model):
         memberships = self.env["g2p.br.program.membership"].search(domain)
         return [membership._to_dict() for membership in memberships]
 
-    def get_entitlements(self, program=None, cycle=None, state=None, limit=None, offset=0):
+    def get_entitlements(
+        self, program=None, cycle=None, state=None, limit=None, offset=0
+    ):
         """Entitlements of this beneficiary with their disbursements.
 
         :param program: program code
@@ -161,7 +168,9 @@ class G2pBrBeneficiary(models.Model):
             try:
                 domain.append(("cycle_id", "=", int(cycle)))
             except (TypeError, ValueError) as err:
-                raise UserError(_("The cycle must be a cycle id, not %r.", cycle)) from err
+                raise UserError(
+                    _("The cycle must be a cycle id, not %r.", cycle)
+                ) from err
         if state:
             domain.append(("state", "=", state))
         Entitlement = self.env["g2p.br.entitlement"]

@@ -20,7 +20,11 @@ class G2pBrBulkOperationMixin(models.AbstractModel):
     _description = "Beneficiary Registry Bulk Operation Runner"
 
     busy_job_id = fields.Many2one(
-        "queue.job", string="Background Job", readonly=True, copy=False, ondelete="set null"
+        "queue.job",
+        string="Background Job",
+        readonly=True,
+        copy=False,
+        ondelete="set null",
     )
     busy_job_state = fields.Selection(related="busy_job_id.state", string="Job State")
     # Marks a job that has no queue.job record (yet): set only when the job
@@ -33,7 +37,10 @@ class G2pBrBulkOperationMixin(models.AbstractModel):
         for rec in self:
             if rec.busy_job_id:
                 rec.is_busy = rec.busy_job_state in (
-                    "wait_dependencies", "pending", "enqueued", "started"
+                    "wait_dependencies",
+                    "pending",
+                    "enqueued",
+                    "started",
                 )
             else:
                 rec.is_busy = bool(rec.busy_job_uuid)
@@ -57,8 +64,10 @@ class G2pBrBulkOperationMixin(models.AbstractModel):
         self.ensure_one()
         if self.is_busy:
             raise UserError(
-                _("%(name)s is busy with a background job; wait until it is done.",
-                  name=self.display_name)
+                _(
+                    "%(name)s is busy with a background job; wait until it is done.",
+                    name=self.display_name,
+                )
             )
         if (
             size <= self._bulk_threshold()
@@ -80,8 +89,13 @@ class G2pBrBulkOperationMixin(models.AbstractModel):
             self.write({"busy_job_id": record.id, "busy_job_uuid": False})
         else:
             self.write({"busy_job_id": False, "busy_job_uuid": job.uuid})
-        self.message_post(body=_("%(op)s queued as a background job (%(n)s rows).",
-                                 op=description, n=size))
+        self.message_post(
+            body=_(
+                "%(op)s queued as a background job (%(n)s rows).",
+                op=description,
+                n=size,
+            )
+        )
         return job
 
     def _run_bulk_job(self, method):

@@ -24,7 +24,9 @@ class G2pBrCycle(models.Model):
     program_id = fields.Many2one(
         "g2p.br.program", required=True, ondelete="cascade", index=True
     )
-    company_id = fields.Many2one(related="program_id.company_id", store=True, index=True)
+    company_id = fields.Many2one(
+        related="program_id.company_id", store=True, index=True
+    )
     benefit_kind = fields.Selection(related="program_id.benefit_kind")
     currency_id = fields.Many2one(related="program_id.currency_id")
     start_date = fields.Date(required=True, tracking=True)
@@ -68,8 +70,11 @@ class G2pBrCycle(models.Model):
             )
             if overlapping:
                 raise ValidationError(
-                    _("Cycle %(name)s overlaps another cycle of %(program)s.",
-                      name=cycle.name, program=cycle.program_id.name)
+                    _(
+                        "Cycle %(name)s overlaps another cycle of %(program)s.",
+                        name=cycle.name,
+                        program=cycle.program_id.name,
+                    )
                 )
 
     def write(self, vals):
@@ -101,13 +106,9 @@ class G2pBrCycle(models.Model):
         Entitlement = self.env["g2p.br.entitlement"]
         if not Entitlement.search_count([("cycle_id", "=", self.id)], limit=1):
             raise UserError(_("Generate the entitlements of %s first.", self.name))
-        moved = Entitlement._bulk_set_state(
-            self, "draft", "pending_approval"
-        )
+        moved = Entitlement._bulk_set_state(self, "draft", "pending_approval")
         self.write({"state": "to_approve"})
-        self.message_post(
-            body=_("%s entitlements sent for approval.", moved)
-        )
+        self.message_post(body=_("%s entitlements sent for approval.", moved))
         return moved
 
     def action_approve_entitlements(self):
@@ -123,8 +124,10 @@ class G2pBrCycle(models.Model):
         self.ensure_one()
         if self.state not in ("approved", "distributed"):
             raise UserError(
-                _("Disbursements are created for an approved cycle, not for %s.",
-                  self._state_label())
+                _(
+                    "Disbursements are created for an approved cycle, not for %s.",
+                    self._state_label(),
+                )
             )
         self._check_bulk_access("g2p.br.disbursement", "create")
         size = self.env["g2p.br.entitlement"].search_count(
@@ -141,7 +144,10 @@ class G2pBrCycle(models.Model):
     def action_cancel(self):
         for cycle in self:
             active = self.env["g2p.br.disbursement"].search_count(
-                [("cycle_id", "=", cycle.id), ("status", "not in", ("failed", "reversed"))],
+                [
+                    ("cycle_id", "=", cycle.id),
+                    ("status", "not in", ("failed", "reversed")),
+                ],
                 limit=1,
             )
             if active:
@@ -163,17 +169,29 @@ class G2pBrCycle(models.Model):
         for cycle in self:
             if cycle.state != state:
                 raise UserError(
-                    _("Cycle %(name)s is %(state)s; this needs it %(needed)s.",
-                      name=cycle.name, state=cycle._state_label(),
-                      needed=dict(self._fields["state"]._description_selection(self.env))[state])
+                    _(
+                        "Cycle %(name)s is %(state)s; this needs it %(needed)s.",
+                        name=cycle.name,
+                        state=cycle._state_label(),
+                        needed=dict(
+                            self._fields["state"]._description_selection(self.env)
+                        )[state],
+                    )
                 )
 
     def _check_transition(self, new_state):
         for cycle in self:
-            if new_state != cycle.state and new_state not in CYCLE_TRANSITIONS[cycle.state]:
+            if (
+                new_state != cycle.state
+                and new_state not in CYCLE_TRANSITIONS[cycle.state]
+            ):
                 raise UserError(
-                    _("Cycle %(name)s cannot go from %(old)s to %(new)s.",
-                      name=cycle.name, old=cycle.state, new=new_state)
+                    _(
+                        "Cycle %(name)s cannot go from %(old)s to %(new)s.",
+                        name=cycle.name,
+                        old=cycle.state,
+                        new=new_state,
+                    )
                 )
 
     def _check_can_approve(self):
@@ -186,13 +204,23 @@ class G2pBrCycle(models.Model):
             # members must not clear the first generator's entitlements
             if cycle.program_id.four_eyes and (
                 cycle.generated_by_id == user
-                or self.env["g2p.br.entitlement"].sudo().search_count(
-                    [("cycle_id", "=", cycle.id), ("state", "=", "pending_approval"),
-                     ("create_uid", "=", user.id)], limit=1)
+                or self.env["g2p.br.entitlement"]
+                .sudo()
+                .search_count(
+                    [
+                        ("cycle_id", "=", cycle.id),
+                        ("state", "=", "pending_approval"),
+                        ("create_uid", "=", user.id),
+                    ],
+                    limit=1,
+                )
             ):
                 raise UserError(
-                    _("Four-eyes approval: you generated the entitlements of %s, "
-                      "another approver must approve them.", cycle.name)
+                    _(
+                        "Four-eyes approval: you generated the entitlements of %s, "
+                        "another approver must approve them.",
+                        cycle.name,
+                    )
                 )
 
     def _generate_entitlements(self):
@@ -212,8 +240,9 @@ class G2pBrCycle(models.Model):
         now = fields.Datetime.now()
         # One INSERT ... SELECT for the whole cycle: per-record ORM creates
         # would take hours at national scale.
-        self.env.cr.execute(SQL(
-            """
+        self.env.cr.execute(
+            SQL(
+                """
             INSERT INTO g2p_br_entitlement
                 (beneficiary_id, cycle_id, program_id, company_id, benefit_kind,
                  amount, currency_id, quantity, item_id, valid_from, valid_until,
@@ -228,15 +257,21 @@ class G2pBrCycle(models.Model):
              WHERE m.program_id = %(program)s AND m.state = 'enrolled'
             ON CONFLICT (beneficiary_id, cycle_id) DO NOTHING
             """,
-            cycle=self.id, program=program.id, company=program.company_id.id,
-            kind=program.benefit_kind,
-            amount=value if is_cash else SQL("0"),
-            quantity=SQL("0") if is_cash else value,
-            value=value,
-            currency=program.currency_id.id,
-            item=program.item_id.id or None,
-            start=self.start_date, end=self.end_date, uid=self.env.uid, now=now,
-        ))
+                cycle=self.id,
+                program=program.id,
+                company=program.company_id.id,
+                kind=program.benefit_kind,
+                amount=value if is_cash else SQL("0"),
+                quantity=SQL("0") if is_cash else value,
+                value=value,
+                currency=program.currency_id.id,
+                item=program.item_id.id or None,
+                start=self.start_date,
+                end=self.end_date,
+                uid=self.env.uid,
+                now=now,
+            )
+        )
         created = self.env.cr.rowcount
         Entitlement.invalidate_model()
         if created:
@@ -255,8 +290,11 @@ class G2pBrCycle(models.Model):
         )
         if self.state != "approved":  # a retried job keeps the first approval
             self.write(
-                {"state": "approved", "approved_by_id": self.env.uid,
-                 "approved_at": fields.Datetime.now()}
+                {
+                    "state": "approved",
+                    "approved_by_id": self.env.uid,
+                    "approved_at": fields.Datetime.now(),
+                }
             )
         self.message_post(body=_("%s entitlements approved.", approved))
         return {"approved": approved}
@@ -278,8 +316,9 @@ class G2pBrCycle(models.Model):
         # One statement: insert the disbursements and mark their entitlements
         # in progress (a new pending disbursement changes neither the paid
         # total nor the remainder), instead of re-aggregating the whole cycle.
-        self.env.cr.execute(SQL(
-            """
+        self.env.cr.execute(
+            SQL(
+                """
             WITH created AS (
                 INSERT INTO g2p_br_disbursement
                     (entitlement_id, beneficiary_id, program_id, cycle_id, company_id,
@@ -299,7 +338,8 @@ class G2pBrCycle(models.Model):
                    AND e.remaining > 0
                    AND NOT EXISTS (
                        SELECT 1 FROM g2p_br_disbursement d
-                        WHERE d.entitlement_id = e.id AND d.status IN ('pending', 'sent'))
+                        WHERE d.entitlement_id = e.id
+                          AND d.status IN ('pending', 'sent'))
                 ON CONFLICT (reference) DO NOTHING
                 RETURNING entitlement_id
             ), marked AS (
@@ -311,11 +351,14 @@ class G2pBrCycle(models.Model):
             )
             SELECT COUNT(*) FROM created
             """,
-            amount=SQL("e.remaining") if is_cash else SQL("0"),
-            quantity=SQL("0") if is_cash else SQL("e.remaining"),
-            channel=channel,
-            now=now, uid=self.env.uid, cycle=self.id,
-        ))
+                amount=SQL("e.remaining") if is_cash else SQL("0"),
+                quantity=SQL("0") if is_cash else SQL("e.remaining"),
+                channel=channel,
+                now=now,
+                uid=self.env.uid,
+                cycle=self.id,
+            )
+        )
         created = self.env.cr.fetchone()[0]
         Entitlement.invalidate_model(["disbursement_status"])
         Disbursement.invalidate_model()

@@ -46,14 +46,19 @@ class G2pBrDisbursement(models.Model):
     beneficiary_id = fields.Many2one(
         related="entitlement_id.beneficiary_id", store=True, index=True
     )
-    program_id = fields.Many2one(related="entitlement_id.program_id", store=True, index=True)
-    cycle_id = fields.Many2one(related="entitlement_id.cycle_id", store=True, index=True)
+    program_id = fields.Many2one(
+        related="entitlement_id.program_id", store=True, index=True
+    )
+    cycle_id = fields.Many2one(
+        related="entitlement_id.cycle_id", store=True, index=True
+    )
     company_id = fields.Many2one(related="entitlement_id.company_id", store=True)
     benefit_kind = fields.Selection(related="entitlement_id.benefit_kind", store=True)
     currency_id = fields.Many2one(related="entitlement_id.currency_id", store=True)
     unit = fields.Char(related="entitlement_id.unit")
     reference = fields.Char(
-        required=True, copy=False,
+        required=True,
+        copy=False,
         help="External reference, e.g. the payment provider's transaction id.",
     )
     amount = fields.Monetary(currency_field="currency_id")
@@ -73,7 +78,9 @@ class G2pBrDisbursement(models.Model):
         index=True,
         copy=False,
     )
-    status_time = fields.Datetime(readonly=True, copy=False, help="Time of the current status.")
+    status_time = fields.Datetime(
+        readonly=True, copy=False, help="Time of the current status."
+    )
     pending_at = fields.Datetime(readonly=True, copy=False)
     sent_at = fields.Datetime(readonly=True, copy=False)
     paid_at = fields.Datetime(readonly=True, copy=False)
@@ -82,9 +89,16 @@ class G2pBrDisbursement(models.Model):
     failure_reason = fields.Char(copy=False)
 
     _sql_constraints = [
-        ("reference_unique", "unique(reference)", "A disbursement with this reference exists already."),
-        ("values_positive", "CHECK(amount >= 0 AND quantity >= 0)",
-         "A disbursement cannot be negative."),
+        (
+            "reference_unique",
+            "unique(reference)",
+            "A disbursement with this reference exists already.",
+        ),
+        (
+            "values_positive",
+            "CHECK(amount >= 0 AND quantity >= 0)",
+            "A disbursement cannot be negative.",
+        ),
     ]
 
     # ------------------------------------------------------------------
@@ -100,7 +114,10 @@ class G2pBrDisbursement(models.Model):
             entitlement = entitlements.browse(vals.get("entitlement_id"))
             if entitlement.state != "approved":
                 raise UserError(
-                    _("%s is not approved: it cannot be disbursed.", entitlement.display_name)
+                    _(
+                        "%s is not approved: it cannot be disbursed.",
+                        entitlement.display_name,
+                    )
                 )
             now = fields.Datetime.now()
             vals.update(status="pending", pending_at=now, status_time=now)
@@ -108,7 +125,9 @@ class G2pBrDisbursement(models.Model):
                 vals.setdefault("channel", "in_kind")
         records = super().create(vals_list)
         records._check_not_over_disbursed()
-        records.entitlement_id._refresh_disbursement_totals(entitlement_ids=entitlements.ids)
+        records.entitlement_id._refresh_disbursement_totals(
+            entitlement_ids=entitlements.ids
+        )
         return records
 
     def write(self, vals):
@@ -116,8 +135,10 @@ class G2pBrDisbursement(models.Model):
             # the rules of _set_status hold for a status written directly (RPC)
             status = vals["status"]
             self._check_transition(status)
-            if status == "failed" and not vals.get("failure_reason") and not all(
-                self.mapped("failure_reason")
+            if (
+                status == "failed"
+                and not vals.get("failure_reason")
+                and not all(self.mapped("failure_reason"))
             ):
                 raise UserError(_("Give the reason why the disbursement failed."))
             when = vals.get("status_time") or fields.Datetime.now()
@@ -165,33 +186,42 @@ class G2pBrDisbursement(models.Model):
         """Serialise concurrent disbursements of one entitlement (the
         over-disbursement guard reads then writes)."""
         if entitlements:
-            self.env.cr.execute(SQL(
-                "SELECT id FROM g2p_br_entitlement WHERE id IN %s ORDER BY id FOR UPDATE",
-                tuple(entitlements.ids),
-            ))
+            self.env.cr.execute(
+                SQL(
+                    "SELECT id FROM g2p_br_entitlement"
+                    " WHERE id IN %s ORDER BY id FOR UPDATE",
+                    tuple(entitlements.ids),
+                )
+            )
 
     def _check_not_over_disbursed(self):
         """The disbursements of an entitlement that are not failed or reversed
         can never add up to more than the entitlement."""
         self.flush_model()
-        self.env.cr.execute(SQL(
-            """
+        self.env.cr.execute(
+            SQL(
+                """
             SELECT e.id
               FROM g2p_br_entitlement e
               JOIN g2p_br_disbursement d ON d.entitlement_id = e.id
              WHERE e.id IN %s AND d.status NOT IN ('failed', 'reversed')
              GROUP BY e.id
-            HAVING SUM(CASE WHEN e.benefit_kind = 'cash' THEN d.amount ELSE d.quantity END)
-                   > MAX(CASE WHEN e.benefit_kind = 'cash' THEN e.amount ELSE e.quantity END)
+            HAVING SUM(CASE WHEN e.benefit_kind = 'cash' THEN d.amount
+                            ELSE d.quantity END)
+                   > MAX(CASE WHEN e.benefit_kind = 'cash' THEN e.amount
+                              ELSE e.quantity END)
                      + 0.001
             """,
-            tuple(self.entitlement_id.ids) or (None,),
-        ))
+                tuple(self.entitlement_id.ids) or (None,),
+            )
+        )
         over = [row[0] for row in self.env.cr.fetchall()]
         if over:
             raise ValidationError(
-                _("Disbursements would exceed the entitlement %s.",
-                  self.env["g2p.br.entitlement"].browse(over[0]).display_name)
+                _(
+                    "Disbursements would exceed the entitlement %s.",
+                    self.env["g2p.br.entitlement"].browse(over[0]).display_name,
+                )
             )
 
     def _check_transition(self, status):
@@ -199,9 +229,12 @@ class G2pBrDisbursement(models.Model):
         for rec in self:
             if status not in DISBURSEMENT_TRANSITIONS[rec.status]:
                 raise UserError(
-                    _("Disbursement %(ref)s cannot go from %(old)s to %(new)s.",
-                      ref=rec.reference, old=labels[rec.status],
-                      new=labels.get(status, status))
+                    _(
+                        "Disbursement %(ref)s cannot go from %(old)s to %(new)s.",
+                        ref=rec.reference,
+                        old=labels[rec.status],
+                        new=labels.get(status, status),
+                    )
                 )
 
     def _set_status(self, status, status_time=None, failure_reason=None):
@@ -209,7 +242,11 @@ class G2pBrDisbursement(models.Model):
         if status == "failed" and not failure_reason:
             raise UserError(_("Give the reason why the disbursement failed."))
         when = status_time or fields.Datetime.now()
-        values = {"status": status, "status_time": when, STATUS_TIME_FIELDS[status]: when}
+        values = {
+            "status": status,
+            "status_time": when,
+            STATUS_TIME_FIELDS[status]: when,
+        }
         if failure_reason:
             values["failure_reason"] = failure_reason
         if status == "paid":
@@ -256,7 +293,12 @@ class G2pBrDisbursement(models.Model):
         status = item.get("status")
 
         def error(code, message):
-            return {"reference": reference, "result": "error", "code": code, "message": message}
+            return {
+                "reference": reference,
+                "result": "error",
+                "code": code,
+                "message": message,
+            }
 
         if not reference:
             return error("missing_reference", _("The reference is missing."))
@@ -268,23 +310,42 @@ class G2pBrDisbursement(models.Model):
         try:
             when = self._parse_status_time(item.get("status_time"))
         except (TypeError, ValueError):
-            return error("invalid_status_time", _("The status time is not a valid date and time."))
+            return error(
+                "invalid_status_time",
+                _("The status time is not a valid date and time."),
+            )
         current = seen.get(reference, record.status)
         if status == current:
-            return {"reference": reference, "result": "unchanged", "code": None, "message": None}
+            return {
+                "reference": reference,
+                "result": "unchanged",
+                "code": None,
+                "message": None,
+            }
         if status not in DISBURSEMENT_TRANSITIONS[current]:
             return error(
                 "invalid_transition",
-                _("A disbursement cannot go from %(old)s to %(new)s.", old=current, new=status),
+                _(
+                    "A disbursement cannot go from %(old)s to %(new)s.",
+                    old=current,
+                    new=status,
+                ),
             )
         reason = (item.get("failure_reason") or "").strip() or None
         if status == "failed" and not reason:
-            return error("missing_failure_reason", _("A failed status needs a failure reason."))
+            return error(
+                "missing_failure_reason", _("A failed status needs a failure reason.")
+            )
         if reference in seen:
-            return error("duplicate_reference", _("The batch reports this reference twice."))
+            return error(
+                "duplicate_reference", _("The batch reports this reference twice.")
+            )
         seen[reference] = status
         return {
-            "reference": reference, "result": "applied", "code": None, "message": None,
+            "reference": reference,
+            "result": "applied",
+            "code": None,
+            "message": None,
             "_update": (record.id, status, when, reason, record.entitlement_id.id),
         }
 
@@ -316,7 +377,8 @@ class G2pBrDisbursement(models.Model):
                    sent_at = CASE WHEN v.status IN ('sent', 'paid')
                                   THEN COALESCE(d.sent_at, v.ts) ELSE d.sent_at END,
                    paid_at = CASE WHEN v.status = 'paid' THEN v.ts ELSE d.paid_at END,
-                   failed_at = CASE WHEN v.status = 'failed' THEN v.ts ELSE d.failed_at END,
+                   failed_at = CASE WHEN v.status = 'failed' THEN v.ts
+                                    ELSE d.failed_at END,
                    reversed_at = CASE WHEN v.status = 'reversed' THEN v.ts
                                       ELSE d.reversed_at END,
                    failure_reason = COALESCE(v.reason, d.failure_reason),

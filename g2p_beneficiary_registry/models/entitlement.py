@@ -30,7 +30,9 @@ class G2pBrEntitlement(models.Model):
     beneficiary_id = fields.Many2one(
         "g2p.br.beneficiary", required=True, ondelete="restrict", index=True
     )
-    cycle_id = fields.Many2one("g2p.br.cycle", required=True, ondelete="restrict", index=True)
+    cycle_id = fields.Many2one(
+        "g2p.br.cycle", required=True, ondelete="restrict", index=True
+    )
     program_id = fields.Many2one(
         related="cycle_id.program_id", store=True, index=True, string="Program"
     )
@@ -66,16 +68,25 @@ class G2pBrEntitlement(models.Model):
     # Maintained by _refresh_disbursement_totals, in SQL, so that bulk
     # disbursement updates keep them exact without an ORM recompute per row.
     disbursed_total = fields.Float(
-        digits=(16, 2), readonly=True, default=0.0, copy=False,
+        digits=(16, 2),
+        readonly=True,
+        default=0.0,
+        copy=False,
         help="Paid, not reversed: amount (cash) or quantity (in-kind).",
     )
     remaining = fields.Float(
-        digits=(16, 2), readonly=True, copy=False,
+        digits=(16, 2),
+        readonly=True,
+        copy=False,
         help="Entitled minus disbursed total.",
     )
     disbursement_status = fields.Selection(
-        DISBURSEMENT_STATUSES, default="not_started", readonly=True, index=True,
-        copy=False, required=True,
+        DISBURSEMENT_STATUSES,
+        default="not_started",
+        readonly=True,
+        index=True,
+        copy=False,
+        required=True,
     )
     disbursement_ids = fields.One2many("g2p.br.disbursement", "entitlement_id")
 
@@ -85,8 +96,11 @@ class G2pBrEntitlement(models.Model):
             "unique(beneficiary_id, cycle_id)",
             "The beneficiary already has an entitlement in this cycle.",
         ),
-        ("values_positive", "CHECK(amount >= 0 AND quantity >= 0)",
-         "An entitlement cannot be negative."),
+        (
+            "values_positive",
+            "CHECK(amount >= 0 AND quantity >= 0)",
+            "An entitlement cannot be negative.",
+        ),
     ]
 
     @api.depends("beneficiary_id", "cycle_id")
@@ -142,8 +156,11 @@ class G2pBrEntitlement(models.Model):
     def action_approve(self):
         self._check_can_approve()
         self.write(
-            {"state": "approved", "approved_by_id": self.env.uid,
-             "approved_at": fields.Datetime.now()}
+            {
+                "state": "approved",
+                "approved_by_id": self.env.uid,
+                "approved_at": fields.Datetime.now(),
+            }
         )
 
     def action_reject(self):
@@ -151,11 +168,18 @@ class G2pBrEntitlement(models.Model):
         self.write({"state": "rejected"})
 
     def action_cancel(self):
-        in_flight = self.filtered(lambda e: e.disbursement_status != "not_started"
-                                  and e.disbursement_status != "failed")
+        in_flight = self.filtered(
+            lambda e: (
+                e.disbursement_status != "not_started"
+                and e.disbursement_status != "failed"
+            )
+        )
         if in_flight:
             raise UserError(
-                _("%s has disbursements; it cannot be cancelled.", in_flight[0].display_name)
+                _(
+                    "%s has disbursements; it cannot be cancelled.",
+                    in_flight[0].display_name,
+                )
             )
         self.write({"state": "cancelled"})
 
@@ -165,11 +189,17 @@ class G2pBrEntitlement(models.Model):
     def _check_transition(self, new_state):
         labels = dict(self._fields["state"]._description_selection(self.env))
         for rec in self:
-            if new_state != rec.state and new_state not in ENTITLEMENT_TRANSITIONS[rec.state]:
+            if (
+                new_state != rec.state
+                and new_state not in ENTITLEMENT_TRANSITIONS[rec.state]
+            ):
                 raise UserError(
-                    _("Entitlement %(name)s cannot go from %(old)s to %(new)s.",
-                      name=rec.display_name, old=labels[rec.state],
-                      new=labels.get(new_state, new_state))
+                    _(
+                        "Entitlement %(name)s cannot go from %(old)s to %(new)s.",
+                        name=rec.display_name,
+                        old=labels[rec.state],
+                        new=labels.get(new_state, new_state),
+                    )
                 )
 
     def _check_enrolled(self):
@@ -177,13 +207,19 @@ class G2pBrEntitlement(models.Model):
         Membership = self.env["g2p.br.program.membership"].sudo()
         for rec in self:
             if not Membership.search_count(
-                [("program_id", "=", rec.program_id.id),
-                 ("beneficiary_id", "=", rec.beneficiary_id.id),
-                 ("state", "=", "enrolled")], limit=1
+                [
+                    ("program_id", "=", rec.program_id.id),
+                    ("beneficiary_id", "=", rec.beneficiary_id.id),
+                    ("state", "=", "enrolled"),
+                ],
+                limit=1,
             ):
                 raise UserError(
-                    _("%(who)s is not enrolled in %(program)s.",
-                      who=rec.beneficiary_id.sr_id, program=rec.program_id.name)
+                    _(
+                        "%(who)s is not enrolled in %(program)s.",
+                        who=rec.beneficiary_id.sr_id,
+                        program=rec.program_id.name,
+                    )
                 )
 
     def _check_can_approve(self):
@@ -195,8 +231,11 @@ class G2pBrEntitlement(models.Model):
                 rec.create_uid == user or rec.cycle_id.generated_by_id == user
             ):
                 raise UserError(
-                    _("Four-eyes approval: you generated %s; another approver must "
-                      "decide on it.", rec.display_name)
+                    _(
+                        "Four-eyes approval: you generated %s; another approver must "
+                        "decide on it.",
+                        rec.display_name,
+                    )
                 )
 
     @api.model
@@ -210,26 +249,39 @@ class G2pBrEntitlement(models.Model):
         for state in from_states:
             if to_state not in ENTITLEMENT_TRANSITIONS[state]:
                 raise UserError(
-                    _("Entitlements cannot go from %(old)s to %(new)s.",
-                      old=state, new=to_state)
+                    _(
+                        "Entitlements cannot go from %(old)s to %(new)s.",
+                        old=state,
+                        new=to_state,
+                    )
                 )
         self.flush_model()
         extra = SQL()
         if to_state == "approved":
-            extra = SQL(", approved_by_id = %s, approved_at = %s",
-                        self.env.uid, fields.Datetime.now())
-        self.env.cr.execute(SQL(
-            """
+            extra = SQL(
+                ", approved_by_id = %s, approved_at = %s",
+                self.env.uid,
+                fields.Datetime.now(),
+            )
+        self.env.cr.execute(
+            SQL(
+                """
             UPDATE g2p_br_entitlement
                SET state = %(to)s, write_uid = %(uid)s, write_date = %(now)s %(extra)s
              WHERE cycle_id IN %(cycles)s AND state IN %(from)s
             """,
-            to=to_state, uid=self.env.uid, now=fields.Datetime.now(), extra=extra,
-            cycles=tuple(cycles.ids) or (None,), **{"from": tuple(from_states)},
-        ))
+                to=to_state,
+                uid=self.env.uid,
+                now=fields.Datetime.now(),
+                extra=extra,
+                cycles=tuple(cycles.ids) or (None,),
+                **{"from": tuple(from_states)},
+            )
+        )
         count = self.env.cr.rowcount
-        self.invalidate_model(["state", "approved_by_id", "approved_at",
-                               "write_uid", "write_date"])
+        self.invalidate_model(
+            ["state", "approved_by_id", "approved_at", "write_uid", "write_date"]
+        )
         return count
 
     @api.model
@@ -245,16 +297,19 @@ class G2pBrEntitlement(models.Model):
             if entitlement_ids
             else SQL("e.cycle_id IN %s", tuple(cycle_ids))
         )
-        self.env.cr.execute(SQL(
-            """
+        self.env.cr.execute(
+            SQL(
+                """
             WITH sums AS (
                 SELECT e.id,
-                       CASE WHEN e.benefit_kind = 'cash' THEN e.amount ELSE e.quantity END
+                       CASE WHEN e.benefit_kind = 'cash' THEN e.amount
+                            ELSE e.quantity END
                            AS entitled,
                        COALESCE(SUM(CASE WHEN d.status = 'paid' THEN
                            (CASE WHEN e.benefit_kind = 'cash' THEN d.amount
                                  ELSE d.quantity END) END), 0) AS paid,
-                       COUNT(d.id) FILTER (WHERE d.status IN ('pending', 'sent')) AS flying,
+                       COUNT(d.id) FILTER (WHERE d.status IN ('pending', 'sent'))
+                           AS flying,
                        COUNT(d.id) FILTER (WHERE d.status = 'failed') AS failed
                   FROM g2p_br_entitlement e
                   LEFT JOIN g2p_br_disbursement d ON d.entitlement_id = e.id
@@ -279,8 +334,9 @@ class G2pBrEntitlement(models.Model):
                     OR t.remaining IS DISTINCT FROM agg.remaining
                     OR t.disbursement_status IS DISTINCT FROM agg.status)
             """,
-            scope=scope,
-        ))
+                scope=scope,
+            )
+        )
         self.invalidate_model(["disbursed_total", "remaining", "disbursement_status"])
 
     @api.model
@@ -288,25 +344,30 @@ class G2pBrEntitlement(models.Model):
         """Approved entitlements past their validity expire, unless they are
         fully disbursed or have a disbursement in flight."""
         self.flush_model()
-        self.env.cr.execute(SQL(
-            """
+        self.env.cr.execute(
+            SQL(
+                """
             UPDATE g2p_br_entitlement
                SET state = 'expired', write_uid = %(uid)s, write_date = %(now)s
              WHERE state = 'approved' AND valid_until < %(today)s
                AND disbursement_status NOT IN ('fully_disbursed', 'in_progress')
             """,
-            uid=self.env.uid, now=fields.Datetime.now(),
-            today=fields.Date.context_today(self),
-        ))
+                uid=self.env.uid,
+                now=fields.Datetime.now(),
+                today=fields.Date.context_today(self),
+            )
+        )
         expired = self.env.cr.rowcount
         self.invalidate_model(["state", "write_uid", "write_date"])
         return expired
 
     def _to_dicts(self):
         """Plain data of entitlements with their disbursements (one query each)."""
-        by_entitlement = self.env["g2p.br.disbursement"].search(
-            [("entitlement_id", "in", self.ids)], order="id"
-        ).grouped("entitlement_id")
+        by_entitlement = (
+            self.env["g2p.br.disbursement"]
+            .search([("entitlement_id", "in", self.ids)], order="id")
+            .grouped("entitlement_id")
+        )
         empty = self.env["g2p.br.disbursement"]
         return [
             {
@@ -316,7 +377,9 @@ class G2pBrEntitlement(models.Model):
                 "cycle_name": rec.cycle_id.name,
                 "benefit_kind": rec.benefit_kind,
                 "amount": rec.amount if rec.benefit_kind == "cash" else None,
-                "currency": rec.currency_id.name if rec.benefit_kind == "cash" else None,
+                "currency": rec.currency_id.name
+                if rec.benefit_kind == "cash"
+                else None,
                 "quantity": rec.quantity if rec.benefit_kind == "in_kind" else None,
                 "unit": rec.unit or None,
                 "item": rec.item_id.code or None,
@@ -326,9 +389,7 @@ class G2pBrEntitlement(models.Model):
                 "disbursed_total": rec.disbursed_total,
                 "remaining": rec.remaining,
                 "disbursement_status": rec.disbursement_status,
-                "disbursements": [
-                    d._to_dict() for d in by_entitlement.get(rec, empty)
-                ],
+                "disbursements": [d._to_dict() for d in by_entitlement.get(rec, empty)],
             }
             for rec in self
         ]

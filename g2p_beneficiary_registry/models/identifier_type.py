@@ -14,5 +14,9 @@ class G2pBrIdentifierType(models.Model):
     active = fields.Boolean(default=True)
 
     _sql_constraints = [
-        ("code_unique", "unique(code)", "An identifier type with this code exists already."),
+        (
+            "code_unique",
+            "unique(code)",
+            "An identifier type with this code exists already.",
+        ),
     ]

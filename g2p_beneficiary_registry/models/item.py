@@ -8,7 +8,9 @@ class G2pBrItem(models.Model):
 
     code = fields.Char(required=True)
     name = fields.Char(required=True, translate=True)
-    unit = fields.Char(required=True, help="Unit of measure of a quantity, e.g. kg or bag.")
+    unit = fields.Char(
+        required=True, help="Unit of measure of a quantity, e.g. kg or bag."
+    )
     active = fields.Boolean(default=True)
 
     _sql_constraints = [

@@ -70,7 +70,8 @@ class G2pBrProgram(models.Model):
         string="Assigned Users",
         default=lambda self: self.env.user,
         help="Managers, approvers, viewers and API clients who work on this program. "
-        "Users outside the Administrator group see only the programs they are assigned to.",
+        "Users outside the Administrator group see only the programs they are "
+        "assigned to.",
     )
     eligibility_domain = fields.Char(
         default="[]",
@@ -86,7 +87,9 @@ class G2pBrProgram(models.Model):
         digits=(16, 2), help="Added per member of a group (household)."
     )
     max_amount = fields.Float(
-        string="Cap", digits=(16, 2), help="Maximum per beneficiary and cycle; 0 means no cap."
+        string="Cap",
+        digits=(16, 2),
+        help="Maximum per beneficiary and cycle; 0 means no cap.",
     )
     cycle_frequency = fields.Selection(
         [
@@ -110,9 +113,11 @@ class G2pBrProgram(models.Model):
 
     _sql_constraints = [
         ("code_unique", "unique(code)", "A program with this code exists already."),
-        ("amounts_positive",
-         "CHECK(base_amount >= 0 AND amount_per_member >= 0 AND max_amount >= 0)",
-         "Amounts of the entitlement rule cannot be negative."),
+        (
+            "amounts_positive",
+            "CHECK(base_amount >= 0 AND amount_per_member >= 0 AND max_amount >= 0)",
+            "Amounts of the entitlement rule cannot be negative.",
+        ),
     ]
 
     @api.model
@@ -127,11 +132,17 @@ class G2pBrProgram(models.Model):
         for program in self:
             try:
                 program._get_eligibility_domain()
-                self.env["g2p.br.beneficiary"]._where_calc(program._get_eligibility_domain())
+                self.env["g2p.br.beneficiary"]._where_calc(
+                    program._get_eligibility_domain()
+                )
             except Exception as err:
                 raise ValidationError(
-                    _("The eligibility rule of %(program)s is not a valid domain: %(err)s",
-                      program=program.name, err=err)
+                    _(
+                        "The eligibility rule of %(program)s is not a valid domain: "
+                        "%(err)s",
+                        program=program.name,
+                        err=err,
+                    )
                 ) from err
 
     @api.constrains("benefit_kind", "item_id")
@@ -162,7 +173,9 @@ class G2pBrProgram(models.Model):
         self._check_active()
         self._check_bulk_access("g2p.br.program.membership", "create")
         return self._run_bulk(
-            "_enroll_eligible", self._count_eligible(), _("Enroll eligible beneficiaries")
+            "_enroll_eligible",
+            self._count_eligible(),
+            _("Enroll eligible beneficiaries"),
         )
 
     def action_verify_eligibility(self):
@@ -190,10 +203,17 @@ class G2pBrProgram(models.Model):
     # ------------------------------------------------------------------
     def _check_state_transition(self, new_state):
         for program in self:
-            if new_state != program.state and new_state not in PROGRAM_TRANSITIONS[program.state]:
+            if (
+                new_state != program.state
+                and new_state not in PROGRAM_TRANSITIONS[program.state]
+            ):
                 raise UserError(
-                    _("Program %(program)s cannot go from %(old)s to %(new)s.",
-                      program=program.name, old=program.state, new=new_state)
+                    _(
+                        "Program %(program)s cannot go from %(old)s to %(new)s.",
+                        program=program.name,
+                        old=program.state,
+                        new=new_state,
+                    )
                 )
 
     def _check_active(self):
@@ -212,7 +232,11 @@ class G2pBrProgram(models.Model):
             [
                 list(rule),
                 [("kind", "=", self.target_type)],
-                ["|", ("company_id", "=", False), ("company_id", "=", self.company_id.id)],
+                [
+                    "|",
+                    ("company_id", "=", False),
+                    ("company_id", "=", self.company_id.id),
+                ],
             ]
         )
 
@@ -222,7 +246,11 @@ class G2pBrProgram(models.Model):
         Evaluated as superuser: eligibility is a property of the registry, not
         of what the user who clicks may browse."""
         self.ensure_one()
-        query = self.env["g2p.br.beneficiary"].sudo()._search(self._get_eligibility_domain())
+        query = (
+            self.env["g2p.br.beneficiary"]
+            .sudo()
+            ._search(self._get_eligibility_domain())
+        )
         return query.subselect()
 
     def _eligible_condition(self, beneficiary_column):
@@ -230,7 +258,11 @@ class G2pBrProgram(models.Model):
         as a correlated EXISTS: PostgreSQL plans it as a (anti-)join, where a
         NOT IN over a large sub-select would degrade to a nested scan."""
         self.ensure_one()
-        query = self.env["g2p.br.beneficiary"].sudo()._search(self._get_eligibility_domain())
+        query = (
+            self.env["g2p.br.beneficiary"]
+            .sudo()
+            ._search(self._get_eligibility_domain())
+        )
         query.add_where(
             SQL("%s = %s", SQL.identifier(query.table, "id"), beneficiary_column)
         )
@@ -238,8 +270,10 @@ class G2pBrProgram(models.Model):
 
     def _count_eligible(self):
         self.ensure_one()
-        return self.env["g2p.br.beneficiary"].sudo().search_count(
-            self._get_eligibility_domain()
+        return (
+            self.env["g2p.br.beneficiary"]
+            .sudo()
+            .search_count(self._get_eligibility_domain())
         )
 
     def _enroll_eligible(self):
@@ -260,8 +294,9 @@ class G2pBrProgram(models.Model):
         cr = self.env.cr
         # One INSERT ... SELECT instead of one ORM create per beneficiary:
         # the ORM would take hours for a million members.
-        cr.execute(SQL(
-            """
+        cr.execute(
+            SQL(
+                """
             INSERT INTO g2p_br_program_membership
                 (beneficiary_id, program_id, company_id, state, enrollment_date,
                  create_uid, create_date, write_uid, write_date)
@@ -271,24 +306,35 @@ class G2pBrProgram(models.Model):
              WHERE b.id IN %(eligible)s
             ON CONFLICT (beneficiary_id, program_id) DO NOTHING
             """,
-            program=self.id, company=self.company_id.id, today=today,
-            uid=self.env.uid, now=now, eligible=eligible,
-        ))
+                program=self.id,
+                company=self.company_id.id,
+                today=today,
+                uid=self.env.uid,
+                now=now,
+                eligible=eligible,
+            )
+        )
         created = cr.rowcount
         eligible_member = self._eligible_condition(SQL("m.beneficiary_id"))
-        cr.execute(SQL(
-            """
+        cr.execute(
+            SQL(
+                """
             UPDATE g2p_br_program_membership m
-               SET state = CASE WHEN %(eligible)s THEN 'enrolled' ELSE 'not_eligible' END,
+               SET state = CASE WHEN %(eligible)s THEN 'enrolled'
+                                ELSE 'not_eligible' END,
                    enrollment_date = CASE WHEN %(eligible)s
                                           THEN %(today)s ELSE m.enrollment_date END,
                    write_uid = %(uid)s, write_date = %(now)s
              WHERE m.program_id = %(program)s AND m.state = 'draft'
             RETURNING m.state
             """,
-            program=self.id, today=today, uid=self.env.uid, now=now,
-            eligible=eligible_member,
-        ))
+                program=self.id,
+                today=today,
+                uid=self.env.uid,
+                now=now,
+                eligible=eligible_member,
+            )
+        )
         from_draft = [row[0] for row in cr.fetchall()]
         Membership.invalidate_model()
         summary = {
@@ -300,7 +346,8 @@ class G2pBrProgram(models.Model):
             body=_(
                 "Enroll eligible: %(created)s new members enrolled, %(enrolled)s draft "
                 "memberships enrolled, %(rejected)s draft memberships not eligible.",
-                created=summary["created"], enrolled=summary["enrolled_from_draft"],
+                created=summary["created"],
+                enrolled=summary["enrolled_from_draft"],
                 rejected=summary["draft_not_eligible"],
             )
         )
@@ -326,27 +373,39 @@ class G2pBrProgram(models.Model):
         cr = self.env.cr
         now = fields.Datetime.now()
         # Set-based state moves; the allowed source states are in the WHERE.
-        cr.execute(SQL(
-            """
+        cr.execute(
+            SQL(
+                """
             UPDATE g2p_br_program_membership m
                SET state = 'not_eligible', write_uid = %(uid)s, write_date = %(now)s
              WHERE m.program_id = %(program)s AND m.state = 'enrolled' %(scope)s
                AND NOT %(eligible)s
             """,
-            program=self.id, uid=self.env.uid, now=now, eligible=eligible, scope=scope,
-        ))
+                program=self.id,
+                uid=self.env.uid,
+                now=now,
+                eligible=eligible,
+                scope=scope,
+            )
+        )
         lost = cr.rowcount
-        cr.execute(SQL(
-            """
+        cr.execute(
+            SQL(
+                """
             UPDATE g2p_br_program_membership m
                SET state = 'enrolled', write_uid = %(uid)s, write_date = %(now)s,
                    enrollment_date = COALESCE(m.enrollment_date, %(today)s)
              WHERE m.program_id = %(program)s AND m.state = 'not_eligible' %(scope)s
                AND %(eligible)s
             """,
-            program=self.id, uid=self.env.uid, now=now, eligible=eligible, scope=scope,
-            today=fields.Date.context_today(self),
-        ))
+                program=self.id,
+                uid=self.env.uid,
+                now=now,
+                eligible=eligible,
+                scope=scope,
+                today=fields.Date.context_today(self),
+            )
+        )
         regained = cr.rowcount
         Membership.invalidate_model()
         summary = {"not_eligible": lost, "enrolled": regained}
@@ -355,7 +414,8 @@ class G2pBrProgram(models.Model):
                 body=_(
                     "Eligibility verified: %(lost)s members no longer eligible, "
                     "%(regained)s members eligible again.",
-                    lost=lost, regained=regained,
+                    lost=lost,
+                    regained=regained,
                 )
             )
         return summary
@@ -376,7 +436,9 @@ class G2pBrProgram(models.Model):
     def _compute_entitlement_amount(self, beneficiary):
         """Python twin of :meth:`_entitlement_amount_sql` for one beneficiary."""
         self.ensure_one()
-        amount = self.base_amount + self.amount_per_member * (beneficiary.group_size or 0)
+        amount = self.base_amount + self.amount_per_member * (
+            beneficiary.group_size or 0
+        )
         if self.max_amount:
             amount = min(amount, self.max_amount)
         return round(amount, 2)
@@ -390,10 +452,18 @@ class G2pBrProgram(models.Model):
             limit=1,
         )
         if self.cycle_frequency == "one_off" and last:
-            raise UserError(_("The one-off program %s already has its cycle.", self.name))
-        start = last.end_date + relativedelta(days=1) if last else fields.Date.context_today(self)
+            raise UserError(
+                _("The one-off program %s already has its cycle.", self.name)
+            )
+        start = (
+            last.end_date + relativedelta(days=1)
+            if last
+            else fields.Date.context_today(self)
+        )
         end = start + FREQUENCY_DELTAS[self.cycle_frequency] - relativedelta(days=1)
-        sequence = self.env["g2p.br.cycle"].search_count([("program_id", "=", self.id)]) + 1
+        sequence = (
+            self.env["g2p.br.cycle"].search_count([("program_id", "=", self.id)]) + 1
+        )
         return self.env["g2p.br.cycle"].create(
             {
                 "program_id": self.id,
@@ -410,7 +480,9 @@ class G2pBrProgram(models.Model):
         """Members by state and amounts entitled vs disbursed (approved or
         expired entitlements), for one program."""
         self.ensure_one()
-        return self._totals([("program_id", "=", self.id)], [("program_id", "=", self.id)])
+        return self._totals(
+            [("program_id", "=", self.id)], [("program_id", "=", self.id)]
+        )
 
     def _totals(self, membership_domain, entitlement_domain):
         self.ensure_one()

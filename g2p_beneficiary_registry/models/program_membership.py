@@ -82,7 +82,8 @@ class G2pBrProgramMembership(models.Model):
                 if not vals.get("exit_reason") and not all(self.mapped("exit_reason")):
                     raise UserError(_("Give a reason to exit a member from a program."))
                 vals = dict(
-                    vals, exit_date=vals.get("exit_date") or fields.Date.context_today(self)
+                    vals,
+                    exit_date=vals.get("exit_date") or fields.Date.context_today(self),
                 )
         res = super().write(vals)
         if vals.get("state") == "enrolled":
@@ -129,23 +130,33 @@ class G2pBrProgramMembership(models.Model):
             old = membership.state
             if new_state != old and new_state not in MEMBERSHIP_TRANSITIONS[old]:
                 raise UserError(
-                    _("Membership %(name)s cannot go from %(old)s to %(new)s.",
-                      name=membership.display_name, old=labels[old],
-                      new=labels.get(new_state, new_state))
+                    _(
+                        "Membership %(name)s cannot go from %(old)s to %(new)s.",
+                        name=membership.display_name,
+                        old=labels[old],
+                        new=labels.get(new_state, new_state),
+                    )
                 )
 
     def _check_eligible(self):
         """Only an eligible, active beneficiary can be enrolled."""
         for program, memberships in self.grouped("program_id").items():
-            eligible = self.env["g2p.br.beneficiary"].sudo().search(
-                program._get_eligibility_domain()
-                + [("id", "in", memberships.beneficiary_id.ids)]
+            eligible = (
+                self.env["g2p.br.beneficiary"]
+                .sudo()
+                .search(
+                    program._get_eligibility_domain()
+                    + [("id", "in", memberships.beneficiary_id.ids)]
+                )
             )
             refused = memberships.beneficiary_id - eligible
             if refused:
                 raise UserError(
-                    _("%(who)s not eligible for %(program)s.",
-                      who=", ".join(refused.mapped("sr_id")[:10]), program=program.name)
+                    _(
+                        "%(who)s not eligible for %(program)s.",
+                        who=", ".join(refused.mapped("sr_id")[:10]),
+                        program=program.name,
+                    )
                 )
 
     def _to_dict(self):

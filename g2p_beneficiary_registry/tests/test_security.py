@@ -288,12 +288,13 @@ class TestSecurity(BeneficiaryRegistryCase):
         ):
             with self.subTest(model=model):
                 self.assertFalse(
-                    self.env[model].with_user(self.user_admin).search(
-                        [("id", "=", record.id)]
-                    )
+                    self.env[model]
+                    .with_user(self.user_admin)
+                    .search([("id", "=", record.id)])
                 )
                 self.assertTrue(
-                    self.env[model].with_user(both)
+                    self.env[model]
+                    .with_user(both)
                     .with_context(allowed_company_ids=(self.company | company2).ids)
                     .search([("id", "=", record.id)])
                 )
