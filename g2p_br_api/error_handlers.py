@@ -18,6 +18,8 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
+from odoo.addons.fastapi.context import odoo_env_ctx
+
 _logger = logging.getLogger(__name__)
 
 MAX_ERRORS = 50
@@ -57,12 +59,32 @@ def validation_exception_response(exc):
     return JSONResponse({"detail": validation_errors(exc)}, status_code=422)
 
 
-async def http_exception_handler(request, exc):
-    return http_exception_response(exc)
+def record_rejected_write(scope, exc):
+    """Log a write call of an authenticated client rejected as malformed (422).
 
-
-async def validation_exception_handler(request, exc):
-    return validation_exception_response(exc)
+    Calls without a valid key are not recorded (they are not a client's
+    calls, and would let anyone fill the log)."""
+    client = (scope.get("state") or {}).get("br_api_client")
+    if client is None:
+        return
+    env = odoo_env_ctx.get(None)
+    if env is None:
+        return
+    route = scope.get("route")
+    env["g2p.br.api.call.log"]._record_call(
+        {
+            "client_id": client.id,
+            "user_id": client.user_id,
+            "method": "POST",
+            "endpoint": getattr(route, "path", None) or scope.get("path"),
+            "status_code": 422,
+            "outcome": "rejected",
+            "detail": "; ".join(
+                f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                for e in validation_errors(exc)[:10]
+            )[:2000],
+        }
+    )
 
 
 class ClientErrorMiddleware:
@@ -76,6 +98,9 @@ class ClientErrorMiddleware:
             await self.app(scope, receive, send)
             return
         started = False
+        # shared with the request's copies of the scope: the authentication
+        # dependency leaves the client there (record_rejected_write)
+        scope.setdefault("state", {})
 
         async def send_wrapper(message):
             nonlocal started
@@ -100,4 +125,6 @@ class ClientErrorMiddleware:
                 scope.get("path"),
                 response.status_code,
             )
+            if scope.get("method") == "POST" and response.status_code == 422:
+                record_rejected_write(scope, exc)
             await response(scope, receive, send)

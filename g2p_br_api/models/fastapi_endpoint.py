@@ -1,18 +1,12 @@
 from typing import Any
 
 from fastapi import APIRouter, Depends
-from fastapi.exceptions import RequestValidationError
-from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 
 from odoo import api, fields, models
 
 from ..dependencies import forbid_unknown_query_params
-from ..error_handlers import (
-    ClientErrorMiddleware,
-    http_exception_handler,
-    validation_exception_handler,
-)
+from ..error_handlers import ClientErrorMiddleware
 
 API_DESCRIPTION = """
 Read access to the Beneficiary Registry (enrollments, entitlements,
@@ -42,6 +36,14 @@ class FastapiEndpoint(models.Model):
         if asgi is not None and record and record.app == "g2p_br_api":
             asgi.app.add_middleware(ClientErrorMiddleware)
         return asgi
+
+    def _get_app(self):
+        app = super()._get_app()
+        if self.app == "g2p_br_api":
+            # as when served (odoo.addons.fastapi clears them): client errors
+            # reach ClientErrorMiddleware, in test clients too
+            app.exception_handlers = {}
+        return app
 
     def _get_fastapi_routers(self) -> list[APIRouter]:
         if self.app == "g2p_br_api":
@@ -77,11 +79,5 @@ class FastapiEndpoint(models.Model):
             params.update(
                 version="1.0.0",
                 description=self.description or API_DESCRIPTION,
-                # cleared by odoo.addons.fastapi when served (the middleware
-                # then answers); kept for test clients built from _get_app()
-                exception_handlers={
-                    HTTPException: http_exception_handler,
-                    RequestValidationError: validation_exception_handler,
-                },
             )
         return params

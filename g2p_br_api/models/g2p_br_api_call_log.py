@@ -29,6 +29,7 @@ class G2pBrApiCallLog(models.Model):
             ("partial", "Some items failed"),
             ("failed", "All items failed"),
             ("forbidden", "Forbidden"),
+            ("rejected", "Malformed request"),
         ],
         readonly=True,
     )

@@ -64,7 +64,7 @@ class G2pBrApiClient(models.Model):
     call_log_ids = fields.One2many("g2p.br.api.call.log", "client_id", readonly=True)
     note = fields.Text()
 
-    _sql_constraints = [  # noqa: RUF012
+    _sql_constraints = [
         ("key_prefix_uniq", "unique(key_prefix)", "Key prefixes must be unique."),
     ]
 

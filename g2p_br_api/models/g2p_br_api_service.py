@@ -419,11 +419,11 @@ class G2pBrApiService(models.AbstractModel):
         beneficiary = self._find_beneficiary("sr", value)
         if beneficiary:
             return beneficiary
-        beneficiaries = (
-            self.env["g2p.br.beneficiary.identifier"]
-            .search([("value", "=", value)], limit=2)
-            .beneficiary_id
-        )
+        # one lookup per identifier type: each uses the (type_id, value)
+        # unique index, where a search on the value alone would scan them all
+        beneficiaries = self.env["g2p.br.beneficiary"]
+        for type_code in self.env["g2p.br.identifier.type"].search([]).mapped("code"):
+            beneficiaries |= self._find_beneficiary(type_code, value)
         if len(beneficiaries) > 1:
             raise DciQueryError(
                 "rjct.person_identifier.ambiguous",

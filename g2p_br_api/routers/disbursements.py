@@ -30,7 +30,7 @@ def post_disbursement_status(
     code and a message, and never blocks the others. Every call is logged.
     """
     service = env["g2p.br.api.service"]
-    endpoint = request.url.path
+    endpoint = request.scope["route"].path
     if not service.can_write_disbursement_status():
         service.log_forbidden_call(endpoint, len(body.items))
         raise HTTPException(

@@ -445,6 +445,13 @@ class TestBrApiRouters(BrApiDataMixin, FastAPITransactionCase):
                     self.post("/disbursements/status", payload), 422
                 )
                 self.assertTrue(body["detail"])
+        log = self.env["g2p.br.api.call.log"].search(
+            [("client_id", "=", self.clients["writer"].id)]
+        )
+        self.assertEqual(set(log.mapped("outcome")), {"rejected"})
+        self.assertEqual(set(log.mapped("status_code")), {422})
+        self.assertEqual(len(log), 12)
+        self.assertTrue(any("items" in record.detail for record in log))
         response = self.client.post(
             "/disbursements/status",
             content=b"{not json",

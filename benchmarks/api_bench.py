@@ -1,0 +1,341 @@
+"""Benchmark the BR REST API (g2p_br_api): enrollment and entitlement lookups
+by identifier against a running Odoo server, compared with ``/web/health``.
+
+Creates a database with ``g2p_br_api`` (no demo data), fills it with
+``--size`` beneficiaries (:func:`populate`: swap it for another generator),
+starts ``python3 -m odoo`` with ``--workers`` (default: the ``workers`` of
+``tools/odoo.conf``, else Odoo's own default), then a second process sends
+concurrent requests for ``--duration`` seconds per scenario:
+
+- ``health``: ``GET /web/health`` (the floor: Odoo's routing, no database);
+- ``enrollments``: ``GET /api/br/v1/beneficiaries/NATIONAL_ID/<id>/enrollments``;
+- ``entitlements``: ``GET /api/br/v1/beneficiaries/NATIONAL_ID/<id>/entitlements``
+
+for random enrolled beneficiaries, and reports median and p99 latency and
+requests/s to ``benchmarks/results/api-<size>.json``.
+
+Usage::
+
+    python3 benchmarks/api_bench.py --size 20000
+    python3 benchmarks/api_bench.py --size 1000000 --skip-setup  # reuse the db
+"""
+
+import argparse
+import configparser
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+RESULTS = HERE / "results"
+ID_TYPE = "NATIONAL_ID"
+
+
+def run(cmd, **kwargs):
+    print("+", " ".join(map(str, cmd)), flush=True)
+    return subprocess.run(cmd, check=True, **kwargs)
+
+
+def odoo_cmd(db, addons_path, *args, command=()):
+    return [
+        sys.executable, "-m", "odoo", *command, "-d", db,
+        f"--addons-path={addons_path}", "--log-level=warn", *args,
+    ]  # fmt: skip
+
+
+def create_database(db, addons_path):
+    run(["dropdb", "--if-exists", db])
+    run(
+        odoo_cmd(
+            db, addons_path, "-i", "g2p_br_api", "--without-demo=all",
+            "--stop-after-init", "--http-port=18398",
+        )
+    )  # fmt: skip
+
+
+# ----------------------------------------------------------------------
+# Dataset: the part to swap for the project's generator at scale
+# ----------------------------------------------------------------------
+POPULATE_SCRIPT = """
+import json, random, sys
+sys.path.insert(0, {here!r})
+from odoo import Command
+try:
+    from datagen import generate   # the project's SQL generator (beneficiaries)
+except ImportError:
+    generate = None
+size = {size}
+if generate:
+    generate(env.cr, size)
+else:  # minimal fallback: individuals with one national id each
+    env.cr.execute(
+        "INSERT INTO g2p_br_identifier_type (code, name, active) "
+        "VALUES (%s, '{{\\"en_US\\": \\"National ID\\"}}', true)", ({id_type!r},))
+    env.cr.execute(
+        "INSERT INTO g2p_br_beneficiary (sr_id, kind, active, region_code, company_id) "
+        "SELECT 'I' || i, 'individual', true, 'R01', 1 "
+        "FROM generate_series(1, %s) i", (size,))
+    env.cr.execute(
+        "INSERT INTO g2p_br_beneficiary_identifier (beneficiary_id, type_id, value) "
+        "SELECT b.id, t.id, 'NID' || lpad(b.id::text, 10, '0') "
+        "FROM g2p_br_beneficiary b, g2p_br_identifier_type t WHERE t.code = %s",
+        ({id_type!r},))
+def checkpoint(*tables):
+    # commit, then refresh the planner's statistics: the set-based steps
+    # below join tables the previous steps just filled
+    env.cr.commit()
+    for table in tables:
+        env.cr.execute("ANALYZE " + table)
+    env.cr.commit()
+env.invalidate_all()
+checkpoint("g2p_br_beneficiary", "g2p_br_beneficiary_identifier")
+env = env(context=dict(env.context, queue_job__no_delay=True, tracking_disable=True))
+program = env["g2p.br.program"].create({{
+    "code": "BENCH", "name": "Benchmark program", "target_type": "individual",
+    "benefit_kind": "cash", "base_amount": 25.0, "cycle_frequency": "monthly",
+    "eligibility_domain": "[]",
+}})
+program.action_activate()
+program.action_enroll_eligible()
+checkpoint("g2p_br_program_membership")
+for month in (10, 11):
+    cycle = env["g2p.br.cycle"].create({{
+        "program_id": program.id, "name": f"BENCH 2026-{{month}}",
+        "start_date": f"2026-{{month}}-01", "end_date": f"2026-{{month}}-28",
+    }})
+    cycle.action_generate_entitlements()
+    checkpoint("g2p_br_entitlement")
+    cycle.action_to_approve()
+    cycle.action_approve_entitlements()
+    checkpoint("g2p_br_entitlement")
+    cycle.action_create_disbursements()
+    checkpoint("g2p_br_disbursement", "g2p_br_entitlement")
+user = env["res.users"].with_context(no_reset_password=True).create({{
+    "name": "Benchmark API client", "login": "bench_api_client",
+    "groups_id": [Command.set([env.ref("base.group_user").id,
+                               env.ref("g2p_beneficiary_registry.group_br_viewer").id])],
+}})
+program.user_ids = [Command.link(user.id)]
+client = env["g2p.br.api.client"].create({{"name": "Benchmark", "user_id": user.id}})
+key = client._set_new_key()
+env.cr.execute(
+    "SELECT i.value FROM g2p_br_beneficiary_identifier i "
+    "JOIN g2p_br_identifier_type t ON t.id = i.type_id AND t.code = %s "
+    "JOIN g2p_br_program_membership m ON m.beneficiary_id = i.beneficiary_id "
+    "WHERE m.program_id = %s AND m.state = 'enrolled' ORDER BY random() LIMIT 5000",
+    ({id_type!r}, program.id))
+ids = [r[0] for r in env.cr.fetchall()]
+env.cr.execute("SELECT count(*) FROM g2p_br_program_membership")
+members = env.cr.fetchone()[0]
+env.cr.execute("SELECT count(*) FROM g2p_br_entitlement")
+entitlements = env.cr.fetchone()[0]
+env.cr.commit()
+print("BENCH-DATA " + json.dumps({{"key": key, "ids": ids, "members": members,
+                                  "entitlements": entitlements}}))
+"""
+
+
+def populate(db, size, addons_path):
+    """Fill ``db`` with ``size`` beneficiaries (``benchmarks/datagen.py``), one
+    program enrolling them all, two cycles of entitlements and disbursements
+    (the core's set-based operations, run inline), and an API client assigned
+    to the program. Return ``{"key", "ids", "members", "entitlements"}``."""
+    script = POPULATE_SCRIPT.format(here=str(HERE), size=size, id_type=ID_TYPE)
+    cmd = odoo_cmd(db, addons_path, "--no-http", command=("shell",))
+    print("+", " ".join(cmd), flush=True)
+    out = subprocess.run(cmd, check=False, input=script, capture_output=True, text=True)
+    for line in out.stdout.splitlines():
+        if line.startswith("BENCH-DATA "):
+            data = json.loads(line[len("BENCH-DATA ") :])
+            (RESULTS / f".api-bench-{db}.json").write_text(json.dumps(data))
+            return data
+    raise RuntimeError(f"populate failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
+
+
+# ----------------------------------------------------------------------
+# Server and load
+# ----------------------------------------------------------------------
+def default_workers():
+    conf = REPO / "tools" / "odoo.conf"
+    if conf.exists():
+        parser = configparser.ConfigParser()
+        parser.read(conf)
+        if parser.has_option("options", "workers"):
+            return parser.getint("options", "workers")
+    return 0  # Odoo's default: threaded server
+
+
+def start_server(db, addons_path, port, workers):
+    cmd = odoo_cmd(
+        db, addons_path, f"--http-port={port}", f"--workers={workers}",
+        "--max-cron-threads=0", f"--db-filter=^{db}$",
+    )  # fmt: skip
+    print("+", " ".join(cmd), flush=True)
+    server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/web/health")
+            if conn.getresponse().status == 200:
+                return server
+        except OSError:
+            time.sleep(0.5)
+    server.terminate()
+    raise RuntimeError("the Odoo server did not start")
+
+
+def load_worker(config):
+    """Runs in the load process: ``config`` = port, path template, ids, key,
+    concurrency, duration, warmup. Prints one JSON line of results."""
+    import random
+
+    rng = random.Random(42)
+    latencies, statuses, lock = [], {}, threading.Lock()
+    stop_at = time.monotonic() + config["warmup"] + config["duration"]
+    measure_from = time.monotonic() + config["warmup"]
+    headers = {"Authorization": f"Bearer {config['key']}"}
+
+    def loop():
+        conn = None
+        while True:
+            now = time.monotonic()
+            if now >= stop_at:
+                break
+            path = config["path"].format(id=rng.choice(config["ids"]))
+            start = time.perf_counter()
+            try:
+                if conn is None:
+                    conn = http.client.HTTPConnection(
+                        "127.0.0.1", config["port"], timeout=60
+                    )
+                conn.request("GET", path, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                status = response.status
+                if response.getheader("Connection", "").lower() == "close":
+                    conn.close()
+                    conn = None
+            except (OSError, http.client.HTTPException):
+                status = "io-error"
+                conn = None
+            elapsed = time.perf_counter() - start
+            if now >= measure_from:
+                with lock:
+                    latencies.append(elapsed)
+                    statuses[str(status)] = statuses.get(str(status), 0) + 1
+
+    threads = [threading.Thread(target=loop) for _ in range(config["concurrency"])]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    latencies.sort()
+    count = len(latencies)
+    result = {
+        "requests": count,
+        "statuses": statuses,
+        "req_per_s": round(count / config["duration"], 1),
+        "median_ms": round(statistics.median(latencies) * 1000, 2) if count else None,
+        "p99_ms": round(latencies[min(count - 1, int(count * 0.99))] * 1000, 2)
+        if count
+        else None,
+        "max_ms": round(latencies[-1] * 1000, 2) if count else None,
+    }
+    print(json.dumps(result), flush=True)
+
+
+def run_load(config):
+    """Run one scenario from a second process (not the one of the server)."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--load-worker", json.dumps(config)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=20_000)
+    parser.add_argument("--db", default=None, help="default: api_bench_<size>")
+    parser.add_argument("--addons-path", default=str(REPO))
+    parser.add_argument("--port", type=int, default=18390)
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--duration", type=float, default=15.0)
+    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument(
+        "--skip-setup", action="store_true", help="reuse the database of a past run"
+    )
+    parser.add_argument("--drop", action="store_true", help="drop the db at the end")
+    parser.add_argument("--load-worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.load_worker:
+        load_worker(json.loads(args.load_worker))
+        return
+    db = args.db or f"api_bench_{args.size}"
+    workers = default_workers() if args.workers is None else args.workers
+    RESULTS.mkdir(exist_ok=True)
+    setup_s = None
+    if args.skip_setup:
+        data = json.loads((RESULTS / f".api-bench-{db}.json").read_text())
+    else:
+        start = time.monotonic()
+        create_database(db, args.addons_path)
+        data = populate(db, args.size, args.addons_path)
+        setup_s = round(time.monotonic() - start, 1)
+    server = start_server(db, args.addons_path, args.port, workers)
+    try:
+        base = {
+            "port": args.port,
+            "ids": data["ids"],
+            "key": data["key"],
+            "concurrency": args.concurrency,
+            "duration": args.duration,
+            "warmup": args.warmup,
+        }
+        api = f"/api/br/v1/beneficiaries/{ID_TYPE}/{{id}}"
+        scenarios = {
+            "health": "/web/health",
+            "enrollments": api + "/enrollments",
+            "entitlements": api + "/entitlements",
+        }
+        results = {}
+        for name, path in scenarios.items():
+            results[name] = run_load(dict(base, path=path))
+            print(name, json.dumps(results[name]), flush=True)
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    report = {
+        "benchmark": "g2p_br_api lookups by identifier",
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),  # noqa: UP017
+        "size": args.size,
+        "members": data["members"],
+        "entitlements": data["entitlements"],
+        "workers": workers,
+        "concurrency": args.concurrency,
+        "duration_s": args.duration,
+        "cpu_count": os.cpu_count(),
+        "setup_s": setup_s,
+        "scenarios": results,
+    }
+    out = RESULTS / f"api-{args.size}.json"
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {out.relative_to(REPO)}")
+    if args.drop:
+        run(["dropdb", "--if-exists", db])
+
+
+if __name__ == "__main__":
+    main()
