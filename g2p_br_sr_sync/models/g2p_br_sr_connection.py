@@ -346,6 +346,7 @@ class G2pBrSrConnection(models.Model):
                     "SELECT id FROM g2p_br_sr_connection WHERE id = %s"
                     " FOR UPDATE NOWAIT",
                     (self.id,),
+                    log_exceptions=False,  # an expected refusal, not a bad query
                 )
         except psycopg2.errors.LockNotAvailable:
             raise UserError(

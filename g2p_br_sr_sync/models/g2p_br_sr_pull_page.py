@@ -55,7 +55,7 @@ class G2pBrSrPullPage(models.Model):
         "g2p.br.sr.pull.error", "page_id", string="Rejected Records"
     )
 
-    _sql_constraints = [  # noqa: RUF012 - the Odoo API
+    _sql_constraints = [
         ("run_page_unique", "unique(run_id, page_number)", "A page exists already."),
     ]
 

@@ -1,5 +1,6 @@
 from unittest import mock
 
+from odoo import sql_db
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests.common import new_test_user, tagged
 
@@ -95,6 +96,27 @@ class TestConnection(SrSyncCase):
         self.individuals.write({"auth_type": "none", "base_url": "http://127.0.0.1:9"})
         with self.assertRaisesRegex(UserError, "connection failed"):
             self.individuals.action_test_connection()
+
+    def test_start_refused_while_another_transaction_starts_one(self):
+        demo = self.env.ref(
+            "g2p_br_sr_sync.sr_connection_dci_demo", raise_if_not_found=False
+        )
+        if not demo:
+            self.skipTest("needs the demo connection (committed, visible to others)")
+        runs = len(demo.run_ids)
+        other = sql_db.db_connect(self.env.cr.dbname).cursor()
+        try:
+            other.execute(
+                "SELECT id FROM g2p_br_sr_connection WHERE id = %s FOR UPDATE",
+                (demo.id,),
+            )
+            with self.assertRaisesRegex(UserError, "being started already"):
+                demo._start_run("full")
+        finally:
+            other.rollback()
+            other.close()
+        demo.invalidate_recordset(["run_ids"])
+        self.assertEqual(len(demo.run_ids), runs)
 
     def test_cron_only_enqueues_due_connections(self):
         self.individuals.write({"schedule_enabled": True, "next_run_at": False})

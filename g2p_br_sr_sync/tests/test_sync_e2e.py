@@ -50,7 +50,7 @@ class TestFullAndIncrementalPull(SrSyncCase):
             ind_run = self.pull(self.individuals)
             grp_run = self.pull(self.groups)
             elapsed = time.monotonic() - start
-        self.assertLess(elapsed, 60)
+        self.assertLess(elapsed, 120)  # about 5 s on an idle 2-core machine
         for run, total in ((ind_run, 8000), (grp_run, 2000)):
             self.assertRecordValues(
                 run,
