@@ -12,7 +12,8 @@ concurrent requests for ``--duration`` seconds per scenario:
 - ``entitlements``: ``GET /api/br/v1/beneficiaries/NATIONAL_ID/<id>/entitlements``
 
 for random enrolled beneficiaries, and reports median and p99 latency and
-requests/s to ``benchmarks/results/api-<size>.json``.
+requests/s to ``benchmarks/results/api-<size>.json`` (``api-<size>-c<n>.json``
+for another ``--concurrency``).
 
 Usage::
 
@@ -37,6 +38,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 RESULTS = HERE / "results"
 ID_TYPE = "NATIONAL_ID"
+DEFAULT_CONCURRENCY = 8
 
 
 def run(cmd, **kwargs):
@@ -155,7 +157,7 @@ def populate(db, size, addons_path):
     for line in out.stdout.splitlines():
         if line.startswith("BENCH-DATA "):
             data = json.loads(line[len("BENCH-DATA ") :])
-            (RESULTS / f".api-bench-{db}.json").write_text(json.dumps(data))
+            (RESULTS / f"api-bench-{db}.tmp").write_text(json.dumps(data))
             return data
     raise RuntimeError(f"populate failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
 
@@ -179,7 +181,8 @@ def start_server(db, addons_path, port, workers):
         "--max-cron-threads=0", f"--db-filter=^{db}$",
     )  # fmt: skip
     print("+", " ".join(cmd), flush=True)
-    server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log = open(RESULTS / f"api-bench-server-{db}.log.tmp", "w")  # noqa: SIM115
+    server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
@@ -271,7 +274,7 @@ def main():
     parser.add_argument("--addons-path", default=str(REPO))
     parser.add_argument("--port", type=int, default=18390)
     parser.add_argument("--workers", type=int, default=None)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY)
     parser.add_argument("--duration", type=float, default=15.0)
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument(
@@ -288,7 +291,7 @@ def main():
     RESULTS.mkdir(exist_ok=True)
     setup_s = None
     if args.skip_setup:
-        data = json.loads((RESULTS / f".api-bench-{db}.json").read_text())
+        data = json.loads((RESULTS / f"api-bench-{db}.tmp").read_text())
     else:
         start = time.monotonic()
         create_database(db, args.addons_path)
@@ -316,7 +319,11 @@ def main():
             print(name, json.dumps(results[name]), flush=True)
     finally:
         server.terminate()
-        server.wait(timeout=60)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
     report = {
         "benchmark": "g2p_br_api lookups by identifier",
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),  # noqa: UP017
@@ -330,7 +337,16 @@ def main():
         "setup_s": setup_s,
         "scenarios": results,
     }
-    out = RESULTS / f"api-{args.size}.json"
+    failed = {
+        name: result["statuses"]
+        for name, result in results.items()
+        if set(result["statuses"]) != {"200"}
+    }
+    if failed:
+        # do not overwrite a valid report with one of failing requests
+        sys.exit(f"non-200 answers, no report written: {failed}")
+    suffix = "" if args.concurrency == DEFAULT_CONCURRENCY else f"-c{args.concurrency}"
+    out = RESULTS / f"api-{args.size}{suffix}.json"
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {out.relative_to(REPO)}")
     if args.drop:
