@@ -125,6 +125,13 @@ class TestBrApiHttp(BrApiDataMixin, HttpCase):
         self.assertEqual(self.call("/programs?limit=1001").status_code, 422)
         self.assertEqual(self.call("/programs?foo=bar").status_code, 422)
         self.assertEqual(self.call("/nowhere").status_code, 404)
+        # regressions found by the fuzz: control characters in the path (did
+        # not match the mount: Odoo's HTML page, or an error log), and a
+        # malformed Accept-Language (500 in odoo.addons.fastapi)
+        self.assertEqual(self.call("/beneficiaries/%0A%25s/x").status_code, 404)
+        self.assertEqual(self.call("/programs/%0A").status_code, 404)
+        headers = dict(self.headers("reader"), **{"Accept-Language": "fr;q=abc"})
+        self.assertEqual(self.call("/programs", headers=headers).status_code, 200)
         response = self.url_open(
             f"{API_ROOT}/disbursements/status",
             data="{oops",
