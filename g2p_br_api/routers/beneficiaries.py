@@ -28,7 +28,7 @@ EntitlementState = Literal[
 
 
 @router.get("/{id_type}/{id_value}", response_model=BeneficiaryDetail)
-def get_beneficiary(
+async def get_beneficiary(
     id_type: IdType,
     id_value: IdValue,
     env: Annotated[Environment, Depends(authenticated_env)],
@@ -40,7 +40,7 @@ def get_beneficiary(
 
 
 @router.get("/{id_type}/{id_value}/enrollments", response_model=Enrollments)
-def get_beneficiary_enrollments(
+async def get_beneficiary_enrollments(
     id_type: IdType,
     id_value: IdValue,
     env: Annotated[Environment, Depends(authenticated_env)],
@@ -58,7 +58,7 @@ def get_beneficiary_enrollments(
 
 
 @router.get("/{id_type}/{id_value}/entitlements", response_model=Entitlements)
-def get_beneficiary_entitlements(
+async def get_beneficiary_entitlements(
     id_type: IdType,
     id_value: IdValue,
     env: Annotated[Environment, Depends(authenticated_env)],

@@ -12,7 +12,7 @@ router = APIRouter(prefix="/dci/ibr", tags=["dci"], responses=UNAUTHORIZED)
 
 
 @router.post("/sync/enrolled", response_model=DciEnrolledResponse)
-def dci_sync_enrolled(
+async def dci_sync_enrolled(
     body: DciEnrolledRequest,
     env: Annotated[Environment, Depends(authenticated_env)],
 ):

@@ -18,7 +18,7 @@ router = APIRouter(
     response_model=StatusUpdateResponse,
     responses={403: {"description": "The client may not report disbursements"}},
 )
-def post_disbursement_status(
+async def post_disbursement_status(
     body: StatusUpdateRequest,
     request: Request,
     env: Annotated[Environment, Depends(authenticated_env)],

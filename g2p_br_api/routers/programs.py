@@ -26,7 +26,7 @@ CycleState = Literal[
 
 
 @router.get("", response_model=Programs)
-def list_programs(
+async def list_programs(
     env: Annotated[Environment, Depends(authenticated_env)],
     state: Annotated[ProgramState | None, Query()] = None,
     limit: Limit = DEFAULT_LIMIT,
@@ -37,7 +37,7 @@ def list_programs(
 
 
 @router.get("/{code}", response_model=ProgramDetail, responses=NOT_FOUND)
-def get_program(
+async def get_program(
     code: ProgramCode,
     env: Annotated[Environment, Depends(authenticated_env)],
 ):
@@ -48,7 +48,7 @@ def get_program(
 @router.get(
     "/{code}/enrollments", response_model=ProgramEnrollments, responses=NOT_FOUND
 )
-def get_program_enrollments(
+async def get_program_enrollments(
     code: ProgramCode,
     env: Annotated[Environment, Depends(authenticated_env)],
     state: Annotated[MembershipState | None, Query()] = None,
@@ -61,7 +61,7 @@ def get_program_enrollments(
 
 
 @router.get("/{code}/cycles", response_model=Cycles, responses=NOT_FOUND)
-def get_program_cycles(
+async def get_program_cycles(
     code: ProgramCode,
     env: Annotated[Environment, Depends(authenticated_env)],
     state: Annotated[CycleState | None, Query()] = None,
