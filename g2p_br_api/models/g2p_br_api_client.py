@@ -5,8 +5,11 @@ import re
 import secrets
 from datetime import timedelta
 
+from psycopg2 import errors
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import mute_logger
 
 _logger = logging.getLogger(__name__)
 
@@ -147,12 +150,30 @@ class G2pBrApiClient(models.Model):
         if not client.user_id.active:
             return None
         if not client.last_used_at or client.last_used_at < now - LAST_USED_RESOLUTION:
-            # plain SQL: avoids write() side effects (write_date, cache) on a
-            # row that concurrent requests of the same client also read
-            client.flush_recordset(["last_used_at"])
-            self.env.cr.execute(
-                "UPDATE g2p_br_api_client SET last_used_at = %s WHERE id = %s",
-                (now, client.id),
-            )
-            client.invalidate_recordset(["last_used_at"])
+            client._touch_last_used(now)
         return client.id, client.user_id.id
+
+    def _touch_last_used(self, now):
+        """Record the use of the key, unless a concurrent request of the same
+        client is doing it: then skip rather than wait for its lock (and fail
+        on a serialization error, retrying the whole request), as it happens
+        under load when a minute has passed. Plain SQL: no write() side
+        effects (write_date, cache) on a row every request reads."""
+        self.ensure_one()
+        self.flush_recordset(["last_used_at"])
+        try:
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    "SELECT id FROM g2p_br_api_client WHERE id = %s "
+                    "FOR NO KEY UPDATE NOWAIT",
+                    (self.id,),
+                )
+                self.env.cr.execute(
+                    "UPDATE g2p_br_api_client SET last_used_at = %s WHERE id = %s",
+                    (now, self.id),
+                )
+        except (errors.LockNotAvailable, errors.SerializationFailure):
+            _logger.debug(
+                "last use of API client %s recorded by another request", self.id
+            )
+        self.invalidate_recordset(["last_used_at"])

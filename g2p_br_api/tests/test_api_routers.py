@@ -1,6 +1,9 @@
 """Router tests: every endpoint, filter, pagination edge and error code, through
 the app of the ``/api/br/v1`` endpoint record (its real authentication)."""
 
+import time
+
+from odoo import fields
 from odoo.tests import tagged
 
 from odoo.addons.fastapi.tests.common import FastAPITransactionCase
@@ -81,6 +84,28 @@ class TestBrApiRouters(BrApiDataMixin, FastAPITransactionCase):
         self.get("/programs")
         self.clients["reader"].invalidate_recordset()
         self.assertTrue(self.clients["reader"].last_used_at)
+
+    def test_auth_does_not_wait_for_a_concurrent_last_use(self):
+        """Another request of the same client holds its row: skip, no wait."""
+        # a committed client is needed: the demo one
+        client = self.env.ref("g2p_br_api.api_client_demo", raise_if_not_found=False)
+        if not client:
+            self.skipTest("needs the demo data")
+        before = client.last_used_at
+        with self.registry.cursor() as other:
+            other.execute(
+                "SELECT id FROM g2p_br_api_client WHERE id = %s FOR UPDATE",
+                (client.id,),
+            )
+            start = time.monotonic()
+            client._touch_last_used(fields.Datetime.now())
+            self.assertLess(time.monotonic() - start, 2)
+            self.assertEqual(client.last_used_at, before)
+            other.rollback()
+        # the transaction goes on
+        key = "brk_d3e0a1b2_demo-key-for-local-testing-only-0000"
+        found = self.env["g2p.br.api.client"]._authenticate_key(key)
+        self.assertEqual(found, (client.id, client.user_id.id))
 
     def test_key_stored_hashed(self):
         client = self.clients["reader"]
