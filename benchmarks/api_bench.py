@@ -39,6 +39,18 @@ REPO = HERE.parent
 RESULTS = HERE / "results"
 ID_TYPE = "NATIONAL_ID"
 DEFAULT_CONCURRENCY = 8
+# POST /disbursements/status: this many updates, in batches of the API's maximum
+STATUS_UPDATES = 100_000
+STATUS_BATCH = 1000
+STATUS_CONCURRENCY = 2
+# tables that must never be scanned sequentially by a lookup
+LARGE_TABLES = (
+    "g2p_br_beneficiary",
+    "g2p_br_beneficiary_identifier",
+    "g2p_br_program_membership",
+    "g2p_br_entitlement",
+    "g2p_br_disbursement",
+)
 
 
 def run(cmd, **kwargs):
@@ -122,8 +134,11 @@ for month in (10, 11):
     checkpoint("g2p_br_disbursement", "g2p_br_entitlement")
 user = env["res.users"].with_context(no_reset_password=True).create({{
     "name": "Benchmark API client", "login": "bench_api_client",
-    "groups_id": [Command.set([env.ref("base.group_user").id,
-                               env.ref("g2p_beneficiary_registry.group_br_viewer").id])],
+    "groups_id": [Command.set([
+        env.ref("base.group_user").id,
+        env.ref("g2p_beneficiary_registry.group_br_viewer").id,
+        env.ref("g2p_br_api.group_br_api_disbursement_writer").id,
+    ])],
 }})
 program.user_ids = [Command.link(user.id)]
 client = env["g2p.br.api.client"].create({{"name": "Benchmark", "user_id": user.id}})
@@ -135,13 +150,17 @@ env.cr.execute(
     "WHERE m.program_id = %s AND m.state = 'enrolled' ORDER BY random() LIMIT 5000",
     ({id_type!r}, program.id))
 ids = [r[0] for r in env.cr.fetchall()]
+env.cr.execute(
+    "SELECT reference FROM g2p_br_disbursement WHERE status = 'pending' "
+    "ORDER BY id LIMIT %s", ({status_updates},))
+refs = [r[0] for r in env.cr.fetchall()]
 env.cr.execute("SELECT count(*) FROM g2p_br_program_membership")
 members = env.cr.fetchone()[0]
 env.cr.execute("SELECT count(*) FROM g2p_br_entitlement")
 entitlements = env.cr.fetchone()[0]
 env.cr.commit()
 print("BENCH-DATA " + json.dumps({{"key": key, "ids": ids, "members": members,
-                                  "entitlements": entitlements}}))
+                                  "entitlements": entitlements, "refs": refs}}))
 """
 
 
@@ -150,7 +169,9 @@ def populate(db, size, addons_path):
     program enrolling them all, two cycles of entitlements and disbursements
     (the core's set-based operations, run inline), and an API client assigned
     to the program. Return ``{"key", "ids", "members", "entitlements"}``."""
-    script = POPULATE_SCRIPT.format(here=str(HERE), size=size, id_type=ID_TYPE)
+    script = POPULATE_SCRIPT.format(
+        here=str(HERE), size=size, id_type=ID_TYPE, status_updates=STATUS_UPDATES
+    )
     cmd = odoo_cmd(db, addons_path, "--no-http", command=("shell",))
     print("+", " ".join(cmd), flush=True)
     out = subprocess.run(cmd, check=False, input=script, capture_output=True, text=True)
@@ -256,6 +277,85 @@ def load_worker(config):
     print(json.dumps(result), flush=True)
 
 
+def status_worker(config):
+    """Runs in the load process: POST the status updates of ``config['refs']``
+    in batches, from ``concurrency`` connections. Prints one JSON line."""
+    batches = [
+        config["refs"][i : i + STATUS_BATCH]
+        for i in range(0, len(config["refs"]), STATUS_BATCH)
+    ]
+    headers = {
+        "Authorization": f"Bearer {config['key']}",
+        "Content-Type": "application/json",
+    }
+    latencies, outcomes, lock = [], {}, threading.Lock()
+
+    def loop():
+        conn = http.client.HTTPConnection("127.0.0.1", config["port"], timeout=120)
+        while True:
+            with lock:
+                if not batches:
+                    break
+                batch = batches.pop()
+            body = json.dumps(
+                {
+                    "items": [
+                        {"reference": ref, "status": "paid",
+                         "status_time": "2026-11-25T10:00:00Z"}
+                        for ref in batch
+                    ]
+                }
+            )  # fmt: skip
+            start = time.perf_counter()
+            conn.request("POST", "/api/br/v1/disbursements/status", body, headers)
+            response = conn.getresponse()
+            payload = response.read()
+            elapsed = time.perf_counter() - start
+            with lock:
+                latencies.append(elapsed)
+                if response.status != 200:
+                    outcomes[str(response.status)] = (
+                        outcomes.get(str(response.status), 0) + 1
+                    )
+                    continue
+                for key, count in json.loads(payload)["summary"].items():
+                    outcomes[key] = outcomes.get(key, 0) + count
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=loop) for _ in range(config["concurrency"])]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    latencies.sort()
+    items = len(config["refs"])
+    print(json.dumps({
+        "items": items,
+        "batches": len(latencies),
+        "concurrency": config["concurrency"],
+        "wall_s": round(wall, 2),
+        "items_per_s": round(items / wall),
+        "batch_median_ms": round(statistics.median(latencies) * 1000, 1),
+        "batch_p99_ms": round(latencies[min(len(latencies) - 1,
+                                            int(len(latencies) * 0.99))] * 1000, 1),
+        "outcomes": outcomes,
+    }), flush=True)  # fmt: skip
+
+
+def seq_scans(db):
+    """Sequential scans so far on the large tables (pg_stat_user_tables)."""
+    import psycopg2
+
+    time.sleep(1.5)  # let the backends flush their statistics
+    with psycopg2.connect(dbname=db) as conn, conn.cursor() as cr:
+        cr.execute(
+            "SELECT relname, seq_scan FROM pg_stat_user_tables WHERE relname IN %s",
+            (LARGE_TABLES,),
+        )
+        return dict(cr.fetchall())
+
+
 def run_load(config):
     """Run one scenario from a second process (not the one of the server)."""
     out = subprocess.run(
@@ -286,10 +386,19 @@ def main():
         default="health,enrollments,entitlements",
         help="comma-separated, run in this order",
     )
+    parser.add_argument(
+        "--no-status",
+        action="store_true",
+        help="skip the POST /disbursements/status scenario (it changes the data)",
+    )
     parser.add_argument("--load-worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.load_worker:
-        load_worker(json.loads(args.load_worker))
+        config = json.loads(args.load_worker)
+        if config.get("refs"):
+            status_worker(config)
+        else:
+            load_worker(config)
         return
     db = args.db or f"api_bench_{args.size}"
     workers = default_workers() if args.workers is None else args.workers
@@ -322,10 +431,23 @@ def main():
         # measuring anything: otherwise the first API scenario pays for it
         run_load(dict(base, path=scenarios["entitlements"], duration=args.warmup))
         results = {}
+        scans_before = seq_scans(db)
         for name in args.scenarios.split(","):
             path = scenarios[name]
             results[name] = run_load(dict(base, path=path))
             print(name, json.dumps(results[name]), flush=True)
+        # lookups must use indexes only: count the sequential scans they made
+        lookup_seq_scans = {
+            table: count - scans_before.get(table, 0)
+            for table, count in seq_scans(db).items()
+        }
+        print("sequential scans during lookups", lookup_seq_scans, flush=True)
+        status = None
+        if not args.no_status and data.get("refs"):
+            status = run_load(
+                dict(base, refs=data["refs"], concurrency=STATUS_CONCURRENCY)
+            )
+            print("status", json.dumps(status), flush=True)
     finally:
         server.terminate()
         try:
@@ -345,6 +467,8 @@ def main():
         "cpu_count": os.cpu_count(),
         "setup_s": setup_s,
         "scenarios": results,
+        "lookup_seq_scans": lookup_seq_scans,
+        "status_updates": status,
     }
     failed = {
         name: result["statuses"]

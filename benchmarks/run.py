@@ -8,9 +8,16 @@ eligibility after 5% changed, generate entitlements, approve them, create
 disbursements, apply 100,000 disbursement status updates. Writes
 ``benchmarks/results/core-<size>.json`` and a Markdown table next to it.
 
+With ``--all`` it then runs the API benchmark (``api_bench.py``: lookups by
+identifier and 100,000 status updates through ``POST /disbursements/status``
+on a database of the same size) and the SR sync benchmark
+(``sr_sync_bench.py``: full pull of 100,000 registrants, incremental pull of
+1% changes), and writes ``benchmarks/results/summary-<size>.md`` with every
+figure next to its target.
+
 Usage::
 
-    python3 benchmarks/run.py --size 1000000
+    python3 benchmarks/run.py --size 1000000 --all
 """
 
 import argparse
@@ -138,6 +145,92 @@ def markdown(results, size):
     return "\n".join(lines) + "\n"
 
 
+def run_others(size):
+    """The API and SR sync benchmarks, each in its own fresh database."""
+    run([sys.executable, str(HERE / "api_bench.py"), "--size", str(size), "--drop"])
+    run([sys.executable, str(HERE / "sr_sync_bench.py"), "--size", "100000", "--drop"])
+
+
+def check(value, target, lower_is_better=True):
+    if value is None:
+        return "n/a"
+    ok = value <= target if lower_is_better else value >= target
+    return "met" if ok else "**missed**"
+
+
+def summary(size):
+    """One Markdown page: every figure next to the target of the scale issue."""
+    out = HERE / "results"
+    core = json.loads((out / f"core-{size}.json").read_text())
+    lines = [markdown(core["operations"], size), "", "Targets:", ""]
+    lines += ["| Figure | Measured | Target | |", "|---|---:|---:|---|"]
+    for r in core["operations"]:
+        if r["operation"] in ("enroll", "generate", "approve", "disburse"):
+            lines.append(
+                f"| {LABELS[r['operation']]}: wall | {r['ours_s']:.1f} s | ≤ 60 s "
+                f"| {check(r['ours_s'], 60)} |"
+            )
+            lines.append(
+                f"| {LABELS[r['operation']]}: ours / SQL floor "
+                f"| {r['ratio_ours_to_floor']} | ≤ 10 | "
+                f"{check(r['ratio_ours_to_floor'], 10)} |"
+            )
+            lines.append(
+                f"| {LABELS[r['operation']]}: peak RSS "
+                f"| {r['ours_peak_rss_mib']:.0f} MiB | ≤ 1024 MiB "
+                f"| {check(r['ours_peak_rss_mib'], 1024)} |"
+            )
+        if r["operation"] == "verify":
+            lines.append(
+                f"| {LABELS['verify']} | {r['ours_s']:.1f} s | ≤ 15 s "
+                f"| {check(r['ours_s'], 15)} |"
+            )
+    api_file = out / f"api-{size}.json"
+    if api_file.exists():
+        api = json.loads(api_file.read_text())
+        health = api["scenarios"]["health"]
+        for name in ("enrollments", "entitlements"):
+            sc = api["scenarios"][name]
+            med = sc["median_ms"] / health["median_ms"]
+            p99 = sc["p99_ms"] / health["p99_ms"]
+            lines.append(
+                f"| API {name}: median vs /web/health | {sc['median_ms']} ms vs "
+                f"{health['median_ms']} ms = {med:.1f}× | ≤ 1.5× | {check(med, 1.5)} |"
+            )
+            lines.append(
+                f"| API {name}: p99 vs /web/health | {sc['p99_ms']} ms vs "
+                f"{health['p99_ms']} ms = {p99:.1f}× | ≤ 2× | {check(p99, 2)} |"
+            )
+            lines.append(f"| API {name}: requests/s | {sc['req_per_s']} | | |")
+        scans = api.get("lookup_seq_scans") or {}
+        lines.append(
+            f"| Sequential scans of large tables during lookups "
+            f"| {sum(scans.values())} | 0 | {check(sum(scans.values()), 0)} |"
+        )
+        status = api.get("status_updates")
+        if status:
+            lines.append(
+                f"| `POST /disbursements/status` | {status['items_per_s']:,} items/s "
+                f"| ≥ 2,000 | {check(status['items_per_s'], 2000, False)} |"
+            )
+    sync_file = out / "sr-sync-100000.json"
+    if sync_file.exists():
+        sync = json.loads(sync_file.read_text())
+        full = sync["full"]["records_per_s"]
+        lines.append(
+            f"| SR sync, full pull of 100,000 | {full:,} records/s | ≥ 2,000 "
+            f"| {check(full, 2000, False)} |"
+        )
+        incr = sync["incremental"].get("seconds")
+        lines.append(
+            f"| SR sync, incremental pull of 1% | {incr} s | ≤ 30 s "
+            f"| {check(incr, 30)} |"
+        )
+    text = "\n".join(lines) + "\n"
+    (out / f"summary-{size}.md").write_text(text)
+    return text
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=1_000_000)
@@ -149,6 +242,9 @@ def main():
         help="reuse the database as it is (no install, no data)",
     )
     parser.add_argument("--ops", default=",".join(OPERATIONS))
+    parser.add_argument(
+        "--all", action="store_true", help="also the API and SR sync benchmarks"
+    )
     args = parser.parse_args()
 
     out_dir = HERE / "results"
@@ -175,6 +271,9 @@ def main():
     table = markdown(report["operations"], args.size)
     (out_dir / f"core-{args.size}.md").write_text(table)
     print(table)
+    if args.all:
+        run_others(args.size)
+        print(summary(args.size))
 
 
 if __name__ == "__main__":
