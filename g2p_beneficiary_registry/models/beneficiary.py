@@ -136,10 +136,18 @@ class G2pBrBeneficiary(models.Model):
             "group_size": self.group_size if self.kind == "group" else None,
             "poverty_score": self.poverty_score if self.kind == "group" else None,
             "disability": self.disability,
-            "group_sr_id": self.group_id.sr_id or None,
+            "group_sr_id": self._visible_group().sr_id or None,
             "sr_updated_at": iso(self.sr_updated_at),
             "synced_at": iso(self.synced_at),
         }
+
+    def _visible_group(self):
+        """The household, if the user may see it (a viewer may see a member
+        of a program without seeing the household), else an empty recordset."""
+        self.ensure_one()
+        if not self.group_id:
+            return self.group_id
+        return self.search([("id", "=", self.group_id.id)])
 
     def get_enrollments(self, state=None):
         """Every program membership of this beneficiary the user may see."""

@@ -2,7 +2,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
-from ..utils import iso
+from ..utils import check_transitions, iso
 
 CYCLE_TRANSITIONS = {
     "draft": {"to_approve", "cancelled"},
@@ -180,19 +180,7 @@ class G2pBrCycle(models.Model):
                 )
 
     def _check_transition(self, new_state):
-        for cycle in self:
-            if (
-                new_state != cycle.state
-                and new_state not in CYCLE_TRANSITIONS[cycle.state]
-            ):
-                raise UserError(
-                    _(
-                        "Cycle %(name)s cannot go from %(old)s to %(new)s.",
-                        name=cycle.name,
-                        old=cycle.state,
-                        new=new_state,
-                    )
-                )
+        check_transitions(self, new_state, CYCLE_TRANSITIONS)
 
     def _check_can_approve(self):
         """Approver role, and four eyes: who generated cannot approve."""

@@ -7,7 +7,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
-from ..utils import iso
+from ..utils import check_transitions, iso
 
 _logger = logging.getLogger(__name__)
 
@@ -225,17 +225,9 @@ class G2pBrDisbursement(models.Model):
             )
 
     def _check_transition(self, status):
-        labels = dict(self._fields["status"]._description_selection(self.env))
-        for rec in self:
-            if status not in DISBURSEMENT_TRANSITIONS[rec.status]:
-                raise UserError(
-                    _(
-                        "Disbursement %(ref)s cannot go from %(old)s to %(new)s.",
-                        ref=rec.reference,
-                        old=labels[rec.status],
-                        new=labels.get(status, status),
-                    )
-                )
+        check_transitions(
+            self, status, DISBURSEMENT_TRANSITIONS, field="status", allow_same=False
+        )
 
     def _set_status(self, status, status_time=None, failure_reason=None):
         """Move disbursements to ``status`` along the allowed transitions."""

@@ -2,7 +2,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
-from ..utils import iso
+from ..utils import check_transitions, iso
 
 ENTITLEMENT_TRANSITIONS = {
     "draft": {"pending_approval", "cancelled"},
@@ -187,20 +187,7 @@ class G2pBrEntitlement(models.Model):
     # Business methods
     # ------------------------------------------------------------------
     def _check_transition(self, new_state):
-        labels = dict(self._fields["state"]._description_selection(self.env))
-        for rec in self:
-            if (
-                new_state != rec.state
-                and new_state not in ENTITLEMENT_TRANSITIONS[rec.state]
-            ):
-                raise UserError(
-                    _(
-                        "Entitlement %(name)s cannot go from %(old)s to %(new)s.",
-                        name=rec.display_name,
-                        old=labels[rec.state],
-                        new=labels.get(new_state, new_state),
-                    )
-                )
+        check_transitions(self, new_state, ENTITLEMENT_TRANSITIONS)
 
     def _check_enrolled(self):
         """Entitlements only for members enrolled at generation time."""

@@ -7,6 +7,8 @@ from odoo.osv import expression
 from odoo.tools import SQL, mute_logger
 from odoo.tools.safe_eval import safe_eval
 
+from ..utils import check_transitions
+
 PROGRAM_TRANSITIONS = {
     "draft": {"active"},
     "active": {"ended"},
@@ -202,19 +204,7 @@ class G2pBrProgram(models.Model):
     # Business methods
     # ------------------------------------------------------------------
     def _check_state_transition(self, new_state):
-        for program in self:
-            if (
-                new_state != program.state
-                and new_state not in PROGRAM_TRANSITIONS[program.state]
-            ):
-                raise UserError(
-                    _(
-                        "Program %(program)s cannot go from %(old)s to %(new)s.",
-                        program=program.name,
-                        old=program.state,
-                        new=new_state,
-                    )
-                )
+        check_transitions(self, new_state, PROGRAM_TRANSITIONS)
 
     def _check_active(self):
         for program in self:

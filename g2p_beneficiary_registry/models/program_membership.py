@@ -1,7 +1,7 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-from ..utils import iso
+from ..utils import check_transitions, iso
 
 # Moves a user (or code) may make with write(); the eligibility re-check moves
 # enrolled <-> not_eligible in bulk with the same rules (see verify_eligibility).
@@ -125,18 +125,7 @@ class G2pBrProgramMembership(models.Model):
     # Business methods
     # ------------------------------------------------------------------
     def _check_transition(self, new_state):
-        labels = dict(self._fields["state"]._description_selection(self.env))
-        for membership in self:
-            old = membership.state
-            if new_state != old and new_state not in MEMBERSHIP_TRANSITIONS[old]:
-                raise UserError(
-                    _(
-                        "Membership %(name)s cannot go from %(old)s to %(new)s.",
-                        name=membership.display_name,
-                        old=labels[old],
-                        new=labels.get(new_state, new_state),
-                    )
-                )
+        check_transitions(self, new_state, MEMBERSHIP_TRANSITIONS)
 
     def _check_eligible(self):
         """Only an eligible, active beneficiary can be enrolled."""

@@ -102,6 +102,15 @@ class TestQueries(BeneficiaryRegistryCase):
         )
         self.assertFalse(as_viewer.find_by_identifier("sr", self.hh2.sr_id))
 
+    def test_summary_hides_an_invisible_household(self):
+        self.assertEqual(self.ind1.get_summary()["group_sr_id"], self.hh1.sr_id)
+        as_viewer = self.ind1.with_user(self.user_viewer)
+        # the viewer of program A sees the member, not the household
+        self.assertFalse(
+            as_viewer.search([("id", "=", self.hh1.id)]), "fixture: hh1 hidden"
+        )
+        self.assertIsNone(as_viewer.get_summary()["group_sr_id"])
+
     def test_get_enrollments(self):
         self.membership_of(self.program_rice, self.ind1).action_exit(reason="Moved")
         enrollments = self.ind1.get_enrollments()
