@@ -357,12 +357,15 @@ def seq_scans(db):
 
 
 def run_load(config):
-    """Run one scenario from a second process (not the one of the server)."""
+    """Run one scenario from a second process (not the one of the server);
+    the configuration goes through stdin (100,000 references are too long for
+    a command line)."""
     out = subprocess.run(
-        [sys.executable, __file__, "--load-worker", json.dumps(config)],
+        [sys.executable, __file__, "--load-worker", "-"],
         check=True,
         capture_output=True,
         text=True,
+        input=json.dumps(config),
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -394,7 +397,9 @@ def main():
     parser.add_argument("--load-worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.load_worker:
-        config = json.loads(args.load_worker)
+        config = json.loads(
+            sys.stdin.read() if args.load_worker == "-" else args.load_worker
+        )
         if config.get("refs"):
             status_worker(config)
         else:
