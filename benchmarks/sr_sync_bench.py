@@ -32,25 +32,8 @@ SERVER = REPO / "tests" / "dci_sr_server.py"
 RESULTS = REPO / "benchmarks" / "results"
 ADMIN_UID = 2
 
-INDIVIDUAL_MAPPING = [
-    ("identifier[identifier_type=SRID].identifier_value", "sr_id", "none", ""),
-    ("identifier[identifier_type=UIN].identifier_value", "identifier", "none", ""),
-    ("sex", "sex", "lower", ""),
-    ("birth_date", "birth_date", "date", ""),
-    ("address[0].region_code", "region_code", "none", ""),
-    ("is_disabled", "disability", "bool", ""),
-    ("status", "active", "value_map", "active = true\ninactive = false"),
-    ("member_of[identifier_type=SRID].identifier_value", "sr_group_ref", "none", ""),
-    ("last_updated", "sr_updated_at", "datetime", ""),
-]
-GROUP_MAPPING = [
-    ("group_identifier[identifier_type=SRID].identifier_value", "sr_id", "none", ""),
-    ("group_size", "group_size", "int", ""),
-    ("poverty_score", "poverty_score", "float", ""),
-    ("place.region_code", "region_code", "none", ""),
-    ("status", "active", "value_map", "active = true\ninactive = false"),
-    ("last_updated", "sr_updated_at", "datetime", ""),
-]
+sys.path.insert(0, str(SERVER.parent))
+from dci_sr_server import GROUP_MAPPING, INDIVIDUAL_MAPPING
 
 
 def start_server(size):

@@ -68,6 +68,29 @@ def _parse_dt(value):
     return result if result.tzinfo else result.replace(tzinfo=UTC)
 
 
+# Field mappings (source path, BR field, transform, value map) that read this
+# server's predicate-dialect records: used by the sync tests and the benchmark.
+INDIVIDUAL_MAPPING = [
+    ("identifier[identifier_type=SRID].identifier_value", "sr_id", "none", ""),
+    ("identifier[identifier_type=UIN].identifier_value", "identifier", "none", ""),
+    ("sex", "sex", "lower", ""),
+    ("birth_date", "birth_date", "date", ""),
+    ("address[0].region_code", "region_code", "none", ""),
+    ("is_disabled", "disability", "bool", ""),
+    ("status", "active", "value_map", "active = true\ninactive = false"),
+    ("member_of[identifier_type=SRID].identifier_value", "sr_group_ref", "none", ""),
+    ("last_updated", "sr_updated_at", "datetime", ""),
+]
+GROUP_MAPPING = [
+    ("group_identifier[identifier_type=SRID].identifier_value", "sr_id", "none", ""),
+    ("group_size", "group_size", "int", ""),
+    ("poverty_score", "poverty_score", "float", ""),
+    ("place.region_code", "region_code", "none", ""),
+    ("status", "active", "value_map", "active = true\ninactive = false"),
+    ("last_updated", "sr_updated_at", "datetime", ""),
+]
+
+
 @dataclass
 class Registrant:
     seq: int

@@ -32,25 +32,9 @@ class SimulatedCrash(BaseException):
     """Stands for a worker killed mid-job: escapes every ``except Exception``."""
 
 
-INDIVIDUAL_MAPPING = [
-    ("identifier[identifier_type=SRID].identifier_value", "sr_id", "none", ""),
-    ("identifier[identifier_type=UIN].identifier_value", "identifier", "none", ""),
-    ("sex", "sex", "lower", ""),
-    ("birth_date", "birth_date", "date", ""),
-    ("address[0].region_code", "region_code", "none", ""),
-    ("is_disabled", "disability", "bool", ""),
-    ("status", "active", "value_map", "active = true\ninactive = false"),
-    ("member_of[identifier_type=SRID].identifier_value", "sr_group_ref", "none", ""),
-    ("last_updated", "sr_updated_at", "datetime", ""),
-]
-GROUP_MAPPING = [
-    ("group_identifier[identifier_type=SRID].identifier_value", "sr_id", "none", ""),
-    ("group_size", "group_size", "int", ""),
-    ("poverty_score", "poverty_score", "float", ""),
-    ("place.region_code", "region_code", "none", ""),
-    ("status", "active", "value_map", "active = true\ninactive = false"),
-    ("last_updated", "sr_updated_at", "datetime", ""),
-]
+# mappings of the test server's record format (predicate dialect)
+INDIVIDUAL_MAPPING = dci_sr_server.INDIVIDUAL_MAPPING
+GROUP_MAPPING = dci_sr_server.GROUP_MAPPING
 GRAPHQL_GROUP_MAPPING = [
     ("regIds[idTypeAsStr=SRID].value", "sr_id", "none", ""),
     ("groupSize", "group_size", "int", ""),
