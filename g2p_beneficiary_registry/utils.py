@@ -37,3 +37,13 @@ def check_transitions(records, new_state, transitions, field="state", allow_same
                     new=labels.get(new_state, new_state),
                 )
             )
+
+
+def count_by(env, model, field, ids, extra_domain=None):
+    """``{id: count}`` of the ``model`` records whose many2one ``field`` is in
+    ``ids``, in one grouped read (for smart buttons and kanban figures)."""
+    domain = [(field, "in", list(ids))] + (extra_domain or [])
+    return {
+        record.id: count
+        for record, count in env[model]._read_group(domain, [field], ["__count"])
+    }

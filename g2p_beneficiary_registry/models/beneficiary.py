@@ -1,7 +1,7 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-from ..utils import iso
+from ..utils import count_by, iso
 
 
 class G2pBrBeneficiary(models.Model):
@@ -205,19 +205,12 @@ class G2pBrBeneficiary(models.Model):
 
     def _compute_ui_counts(self):
         ids = self._origin.ids
-
-        def grouped(model, field):
-            return {
-                rec.id: count
-                for rec, count in self.env[model]._read_group(
-                    [(field, "in", ids)], [field], ["__count"]
-                )
-            }
-
-        memberships = grouped("g2p.br.program.membership", "beneficiary_id")
-        entitlements = grouped("g2p.br.entitlement", "beneficiary_id")
-        disbursements = grouped("g2p.br.disbursement", "beneficiary_id")
-        group_members = grouped("g2p.br.beneficiary", "group_id")
+        memberships = count_by(
+            self.env, "g2p.br.program.membership", "beneficiary_id", ids
+        )
+        entitlements = count_by(self.env, "g2p.br.entitlement", "beneficiary_id", ids)
+        disbursements = count_by(self.env, "g2p.br.disbursement", "beneficiary_id", ids)
+        group_members = count_by(self.env, "g2p.br.beneficiary", "group_id", ids)
         for rec in self:
             rec.membership_count = memberships.get(rec._origin.id, 0)
             rec.entitlement_count = entitlements.get(rec._origin.id, 0)

@@ -2,7 +2,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
-from ..utils import check_transitions, iso
+from ..utils import check_transitions, count_by, iso
 
 CYCLE_TRANSITIONS = {
     "draft": {"to_approve", "cancelled"},
@@ -425,12 +425,7 @@ class G2pBrCycle(models.Model):
                 quantity or 0.0,
                 disbursed or 0.0,
             )
-        disbursements = {
-            cycle.id: count
-            for cycle, count in self.env["g2p.br.disbursement"]._read_group(
-                [("cycle_id", "in", ids)], ["cycle_id"], ["__count"]
-            )
-        }
+        disbursements = count_by(self.env, "g2p.br.disbursement", "cycle_id", ids)
         for cycle in self:
             cid = cycle._origin.id
             value_index = 1 if cycle.benefit_kind == "cash" else 2

@@ -7,7 +7,7 @@ from odoo.osv import expression
 from odoo.tools import SQL, mute_logger
 from odoo.tools.safe_eval import safe_eval
 
-from ..utils import check_transitions
+from ..utils import check_transitions, count_by
 
 PROGRAM_TRANSITIONS = {
     "draft": {"active"},
@@ -536,13 +536,7 @@ class G2pBrProgram(models.Model):
 
     def _grouped_count(self, model, extra_domain=None):
         """{program id: count} of ``model`` records, one grouped read."""
-        domain = [("program_id", "in", self._origin.ids)] + (extra_domain or [])
-        return {
-            program.id: count
-            for program, count in self.env[model]._read_group(
-                domain, ["program_id"], ["__count"]
-            )
-        }
+        return count_by(self.env, model, "program_id", self._origin.ids, extra_domain)
 
     def _compute_ui_counts(self):
         enrolled = self._grouped_count(
