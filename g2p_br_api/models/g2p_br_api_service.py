@@ -232,16 +232,25 @@ class G2pBrApiService(models.AbstractModel):
         return values
 
     @api.model
-    def program_enrollments(self, code, state, limit, offset):
+    def _program_page(self, code, model, state, limit, offset, order):
+        """``(total, records)`` of a program's ``model`` records in ``state``,
+        or None when the program does not exist or is not visible."""
         program = self._find_program(code)
         if not program:
             return None
         domain = [("program_id", "=", program.id)]
         if state:
             domain.append(("state", "=", state))
-        total, memberships = self._search_page(
-            "g2p.br.program.membership", domain, limit, offset, order="id"
+        return self._search_page(model, domain, limit, offset, order=order)
+
+    @api.model
+    def program_enrollments(self, code, state, limit, offset):
+        page = self._program_page(
+            code, "g2p.br.program.membership", state, limit, offset, "id"
         )
+        if page is None:
+            return None
+        total, memberships = page
         items = [
             {
                 "sr_id": m.beneficiary_id.sr_id,
@@ -257,15 +266,12 @@ class G2pBrApiService(models.AbstractModel):
 
     @api.model
     def program_cycles(self, code, state, limit, offset):
-        program = self._find_program(code)
-        if not program:
-            return None
-        domain = [("program_id", "=", program.id)]
-        if state:
-            domain.append(("state", "=", state))
-        total, cycles = self._search_page(
-            "g2p.br.cycle", domain, limit, offset, order="start_date, id"
+        page = self._program_page(
+            code, "g2p.br.cycle", state, limit, offset, "start_date, id"
         )
+        if page is None:
+            return None
+        total, cycles = page
         items = [
             {
                 "id": c.id,
