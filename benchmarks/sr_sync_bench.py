@@ -130,7 +130,7 @@ def run_jobs(registry, api, run_ids, workers):
     from odoo.addons.queue_job.exception import RetryableJobError
     from odoo.addons.queue_job.job import Job
 
-    stats = {"jobs": 0, "concurrency_retries": 0, "postponed": 0}
+    stats = {"jobs": 0, "concurrency_retries": 0, "postponed": 0, "retried": {}}
     lock = threading.Lock()
 
     def take(cr):
@@ -179,6 +179,9 @@ def run_jobs(registry, api, run_ids, workers):
                     if exc.pgcode not in PG_CONCURRENCY_ERRORS_TO_RETRY:
                         raise
                     key = "concurrency_retries"
+                    what = f"{job.method_name}: {exc.pgcode}"
+                    with lock:
+                        stats["retried"][what] = stats["retried"].get(what, 0) + 1
                 except RetryableJobError:
                     cr.rollback()
                     key = "postponed"

@@ -77,7 +77,10 @@ class G2pBrSrPullPage(models.Model):
         string="Newest SR Timestamp", help="Largest last-updated value in the page."
     )
     fetched_sr_ids = fields.Text(
-        string="SR IDs", help="SR ids of the page's records, one a line."
+        string="SR IDs",
+        prefetch=False,  # read in SQL only; up to page size ids per page
+        help="SR ids of the page's records, one a line (cleared when the run is "
+        "done).",
     )
     retries = fields.Integer(
         string="Attempts", help="How many times the page was enqueued."

@@ -200,6 +200,14 @@ class G2pBrSrPullRun(models.Model):
         self.ensure_one()
         if self.state == "done":
             raise UserError(_("This run is done: start a new one instead."))
+        if self.state == "incomplete":
+            raise UserError(
+                _(
+                    "This run read the SR %(passes)s times and still missed "
+                    "registrants: start a new run.",
+                    passes=self.pass_number,
+                )
+            )
         other = self.search(
             [
                 ("connection_id", "=", self.connection_id.id),

@@ -109,6 +109,8 @@ class TestSyncCorrectness(SrSyncCase):
         self.assertIn("Incomplete", run.message)
         self.assertIn(str(run.sr_total), run.message)
         self.assertFalse(self.individuals.cursor)  # the cursor does not move
+        with self.assertRaisesRegex(UserError, "start a new run"):
+            run.action_resume()
 
     def test_records_changing_mid_run_caught_up(self):
         """Records changed on pages already fetched come with the run's own
