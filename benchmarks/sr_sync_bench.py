@@ -138,7 +138,8 @@ def run_jobs(registry, api, run_ids, workers):
             """SELECT uuid FROM queue_job
                 WHERE identity_key LIKE 'g2p_br_sr_sync:run:%%' AND state = 'pending'
                   AND (eta IS NULL OR eta <= now() AT TIME ZONE 'UTC')
-                ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED"""
+                ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED""",
+            log_exceptions=False,
         )
         row = cr.fetchone()
         if row:
@@ -154,7 +155,11 @@ def run_jobs(registry, api, run_ids, workers):
         while True:
             with registry.cursor() as cr:
                 env = api.Environment(cr, ADMIN_UID, {})
-                uuid = take(cr)
+                try:
+                    uuid = take(cr)
+                except OperationalError:  # the row moved under our snapshot
+                    cr.rollback()
+                    continue
                 if uuid is False:
                     return
                 if uuid is None:

@@ -88,10 +88,11 @@ class G2pBrBeneficiary(models.Model):
             return {"created": 0, "updated": 0, "unchanged": 0, "archived": 0}
         # pending ORM writes must reach the tables before the raw SQL reads them
         self.env.flush_all()
-        # a record twice in a page: the last one wins
+        # a record twice in a page: the last one wins; rows are written in
+        # sr_id order, the order the link pass locks them in (no deadlock)
         by_sr_id = {row["sr_id"]: row for row in rows}
-        sr_ids = list(by_sr_id)
-        rows = list(by_sr_id.values())
+        sr_ids = sorted(by_sr_id)
+        rows = [by_sr_id[sr_id] for sr_id in sr_ids]
         columns = [
             key
             for key in mapper.keys
@@ -285,52 +286,55 @@ class G2pBrBeneficiary(models.Model):
         ends last sees both sides, whatever the order of their pages.
         """
         cr = self.env.cr
-        params = {"uid": self.env.uid, "now": fields.Datetime.now(), "ids": ids_query}
         if kind == "individual":
-            if group_ref_mapped:
-                query = SQL(
-                    """
-                    UPDATE g2p_br_beneficiary m
-                       SET group_id = x.gid, write_uid = %(uid)s,
-                           write_date = %(now)s
-                      FROM (SELECT i.id, g.id AS gid
-                              FROM g2p_br_beneficiary i
-                              LEFT JOIN g2p_br_beneficiary g
-                                ON g.sr_id = i.sr_group_ref AND g.kind = 'group'
-                             WHERE i.sr_id IN (%(ids)s)
-                               AND i.kind = 'individual') x
-                     WHERE m.id = x.id AND m.group_id IS DISTINCT FROM x.gid
-                    RETURNING m.id
-                    """,
-                    **params,
-                )
-            else:
-                query = SQL(
-                    """
-                    UPDATE g2p_br_beneficiary m
-                       SET group_id = g.id, write_uid = %(uid)s,
-                           write_date = %(now)s
-                      FROM g2p_br_beneficiary g
-                     WHERE m.sr_id IN (%(ids)s) AND m.kind = 'individual'
-                       AND g.sr_id = m.sr_group_ref AND g.kind = 'group'
-                       AND m.group_id IS DISTINCT FROM g.id
-                    RETURNING m.id
-                    """,
-                    **params,
-                )
-        else:
-            query = SQL(
+            # (individual, its group in the BR or NULL) for the run's individuals
+            pairs = SQL(
                 """
-                UPDATE g2p_br_beneficiary m
-                   SET group_id = g.id, write_uid = %(uid)s, write_date = %(now)s
-                  FROM g2p_br_beneficiary g
-                 WHERE g.sr_id IN (%(ids)s) AND g.kind = 'group'
-                   AND m.sr_group_ref = g.sr_id AND m.kind = 'individual'
-                   AND m.group_id IS DISTINCT FROM g.id
-                RETURNING m.id
+                SELECT i.id, g.id AS gid, i.sr_id
+                  FROM g2p_br_beneficiary i
+                  LEFT JOIN g2p_br_beneficiary g
+                    ON g.sr_id = i.sr_group_ref AND g.kind = 'group'
+                 WHERE i.sr_id IN (%s) AND i.kind = 'individual'
                 """,
-                **params,
+                ids_query,
             )
+            if not group_ref_mapped:  # links are only set, never cleared
+                pairs = SQL("SELECT * FROM (%s) p WHERE p.gid IS NOT NULL", pairs)
+        else:
+            # (individual, group) for the individuals naming the run's groups
+            pairs = SQL(
+                """
+                SELECT m.id, g.id AS gid, m.sr_id
+                  FROM g2p_br_beneficiary g
+                  JOIN g2p_br_beneficiary m
+                    ON m.sr_group_ref = g.sr_id AND m.kind = 'individual'
+                 WHERE g.sr_id IN (%s) AND g.kind = 'group'
+                """,
+                ids_query,
+            )
+        # the rows to change are locked in sr_id order, like the pages write
+        # them: a link pass and a page never wait for each other in a cycle
+        query = SQL(
+            """
+            WITH todo AS (
+                SELECT p.id, p.gid FROM (%(pairs)s) p
+                  JOIN g2p_br_beneficiary b ON b.id = p.id
+                 WHERE b.group_id IS DISTINCT FROM p.gid
+            ), locked AS (
+                SELECT b.id FROM g2p_br_beneficiary b
+                 WHERE b.id IN (SELECT id FROM todo)
+                 ORDER BY b.sr_id FOR UPDATE OF b
+            )
+            UPDATE g2p_br_beneficiary m
+               SET group_id = todo.gid, write_uid = %(uid)s, write_date = %(now)s
+              FROM todo
+             WHERE m.id = todo.id AND m.id IN (SELECT id FROM locked)
+            RETURNING m.id
+            """,
+            pairs=pairs,
+            uid=self.env.uid,
+            now=fields.Datetime.now(),
+        )
         sr_execute(cr, query, "household link pass")
         linked = [row[0] for row in cr.fetchall()]
         self.invalidate_model(["group_id"])

@@ -79,8 +79,7 @@ class G2pBrSrPullPage(models.Model):
     fetched_sr_ids = fields.Text(
         string="SR IDs",
         prefetch=False,  # read in SQL only; up to page size ids per page
-        help="SR ids of the page's records, one a line (cleared when the run is "
-        "done).",
+        help="SR ids of the page's records, one a line (cleared when the run is done).",
     )
     retries = fields.Integer(
         string="Attempts", help="How many times the page was enqueued."

@@ -22,6 +22,8 @@ ALIVE_JOB_STATES = ("wait_dependencies", "pending", "enqueued", "started")
 # passes over the run's query before a run that keeps missing registrants
 # (the SR changes faster than it is read) gives up as incomplete
 MAX_PASSES = 2
+# advisory lock key of the household link pass (one at a time)
+LINK_LOCK_KEY = 0x6272_5F6C_696E_6B  # "br_link"
 # the SR's clock and the BR's differ by more than that: the run warns
 CLOCK_SKEW_WARNING = timedelta(hours=1)
 
@@ -582,7 +584,20 @@ class G2pBrSrPullRun(models.Model):
 
     def _link_households(self):
         """Set-based household link pass over the beneficiaries this run
-        fetched (for a households run: the individuals that name them)."""
+        fetched (for a households run: the individuals that name them).
+
+        One link pass at a time in the database (a transaction-level advisory
+        lock, not waited for): the passes of an individuals run and of a
+        households run ending together would otherwise update the same
+        individuals in opposite orders. The progress job that does not get the
+        lock is retried a moment later (before it wrote anything that counts).
+        """
+        cr = self.env.cr
+        cr.execute(SQL("SELECT pg_try_advisory_xact_lock(%s)", LINK_LOCK_KEY))
+        if not cr.fetchone()[0]:
+            raise RetryableJobError(
+                "another household link pass is running", seconds=2, ignore_retry=True
+            )
         connection = self.connection_id
         group_ref_mapped = "sr_group_ref" in connection.mapping_ids.mapped(
             "target_field"

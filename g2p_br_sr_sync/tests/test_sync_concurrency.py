@@ -156,6 +156,7 @@ class TestConcurrentPulls(BaseCase):
                  ORDER BY date_created, id LIMIT 1 FOR UPDATE SKIP LOCKED
                 """,
                 (_JOBS,),
+                log_exceptions=False,
             )
             row = cr.fetchone()
             if row:
@@ -171,7 +172,11 @@ class TestConcurrentPulls(BaseCase):
             while time.monotonic() < deadline:
                 with self.registry.cursor() as cr:
                     env = api.Environment(cr, SUPERUSER_ID, {})
-                    uuid = take(cr)
+                    try:
+                        uuid = take(cr)
+                    except OperationalError:  # the row moved under our snapshot
+                        cr.rollback()
+                        continue
                     if uuid is False:
                         return
                     if uuid is None:
