@@ -321,14 +321,14 @@ class G2pBrBeneficiary(models.Model):
                   JOIN g2p_br_beneficiary b ON b.id = p.id
                  WHERE b.group_id IS DISTINCT FROM p.gid
             ), locked AS (
-                SELECT b.id FROM g2p_br_beneficiary b
-                 WHERE b.id IN (SELECT id FROM todo)
+                SELECT b.id, todo.gid FROM g2p_br_beneficiary b
+                  JOIN todo ON todo.id = b.id
                  ORDER BY b.sr_id FOR UPDATE OF b
             )
             UPDATE g2p_br_beneficiary m
-               SET group_id = todo.gid, write_uid = %(uid)s, write_date = %(now)s
-              FROM todo
-             WHERE m.id = todo.id AND m.id IN (SELECT id FROM locked)
+               SET group_id = locked.gid, write_uid = %(uid)s, write_date = %(now)s
+              FROM locked
+             WHERE m.id = locked.id
             RETURNING m.id
             """,
             pairs=pairs,

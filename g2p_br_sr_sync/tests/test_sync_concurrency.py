@@ -143,7 +143,13 @@ class TestConcurrentPulls(BaseCase):
     def run_jobs(self, timeout=240):
         """Perform the sync's pending jobs with ``workers`` threads, each job in
         its own committed transaction. Returns the counters."""
-        stats = {"done": 0, "concurrency_retries": 0, "postponed": 0, "errors": []}
+        stats = {
+            "done": 0,
+            "concurrency_retries": 0,
+            "postponed": 0,
+            "errors": [],
+            "retried": [],
+        }
         lock = threading.Lock()
         deadline = time.monotonic() + timeout
 
@@ -201,6 +207,11 @@ class TestConcurrentPulls(BaseCase):
                         if exc.pgcode not in PG_CONCURRENCY_ERRORS_TO_RETRY:
                             raise
                         key = "concurrency_retries"
+                        with lock:
+                            stats["retried"].append(
+                                f"{job.method_name} {job.args}: {exc.pgcode} "
+                                f"{str(exc).splitlines()[0][:120]}"
+                            )
                     except RetryableJobError:
                         cr.rollback()
                         key = "postponed"
@@ -261,7 +272,7 @@ class TestConcurrentPulls(BaseCase):
         finally:
             logging.getLogger().removeHandler(errors)
         self.assertEqual(errors.records, [])
-        self.assertEqual(stats["concurrency_retries"], 0)
+        self.assertEqual(stats["concurrency_retries"], 0, stats["retried"])
         with self.registry.cursor() as cr:
             run = self.runs(cr, run_ids)
             self.assertEqual(run.state, "done", run.message)

@@ -5,8 +5,10 @@ server (real HTTP over loopback, real PostgreSQL, the real registry); the
 comment of each says how it failed before.
 """
 
+import importlib.util
 import logging
 from datetime import timedelta
+from pathlib import Path
 
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests.common import tagged
@@ -237,3 +239,19 @@ class TestSyncCorrectness(SrSyncCase):
             if rec.kind == "individual":
                 self.assertNotIn(rec.uin, text)
                 self.assertNotIn(rec.birth_date.isoformat(), text)
+
+    def test_migration_clears_cursors_on_the_br_clock(self):
+        path = (
+            Path(__file__).resolve().parents[1]
+            / "migrations"
+            / "17.0.1.1.0"
+            / "post-migrate.py"
+        )
+        spec = importlib.util.spec_from_file_location("br_sr_migration", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        self.individuals.with_context(sr_sync_cursor=True).cursor = "2026-11-30"
+        self.env.flush_all()
+        module.migrate(self.env.cr, "17.0.1.0.0")
+        self.individuals.invalidate_recordset(["cursor"])
+        self.assertFalse(self.individuals.cursor)
