@@ -135,9 +135,16 @@ class G2pBrBeneficiary(models.Model):
             ), old AS (
                 SELECT b.sr_id, b.active FROM g2p_br_beneficiary b
                   JOIN data d ON d.sr_id = b.sr_id
+            ), todo AS (
+                -- new or changed only: an unchanged row is not even locked, so
+                -- a concurrent link pass on it cannot fail this page
+                SELECT d.* FROM data d
+                  LEFT JOIN g2p_br_beneficiary b ON b.sr_id = d.sr_id
+                 WHERE b.id IS NULL OR (%(old_tuple)s) IS DISTINCT FROM (%(data_tuple)s)
+                 ORDER BY d.sr_id
             ), ups AS (
                 INSERT INTO g2p_br_beneficiary AS b (%(insert_columns)s)
-                SELECT %(insert_values)s FROM data d
+                SELECT %(insert_values)s FROM todo d
                 ON CONFLICT (sr_id) DO UPDATE SET %(assignments)s
                  WHERE (%(old_tuple)s) IS DISTINCT FROM (%(new_tuple)s)
                 RETURNING b.id, b.sr_id, b.active, (b.xmax = 0) AS inserted
@@ -157,6 +164,7 @@ class G2pBrBeneficiary(models.Model):
             new_tuple=SQL(", ").join(
                 SQL("EXCLUDED.%s", SQL.identifier(c)) for c in compared
             ),
+            data_tuple=SQL(", ").join(SQL("d.%s", SQL.identifier(c)) for c in compared),
         )
         cr = self.env.cr
         sr_execute(cr, query, "beneficiary upsert")
