@@ -214,8 +214,10 @@ class G2pBrEntitlement(models.Model):
         ),
         (
             "not_over_disbursed",
-            "CHECK(live_total <= CASE WHEN benefit_kind = 'cash' THEN amount"
-            " ELSE quantity END + 0.001)",
+            (
+                "CHECK(live_total <= CASE WHEN benefit_kind = 'cash' THEN amount"
+                " ELSE quantity END + 0.001)"
+            ),
             "Disbursements would exceed the entitlement.",
         ),
     ]

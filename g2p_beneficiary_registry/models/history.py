@@ -55,8 +55,10 @@ def _history_trigger(table, kind, state, event, own_reason, extra_ids=""):
         )
     else:
         moved, from_state, referencing = (
-            f"new_rows n JOIN old_rows o ON o.id = n.id {parent}"
-            f" WHERE o.{state} IS DISTINCT FROM n.{state}",
+            (
+                f"new_rows n JOIN old_rows o ON o.id = n.id {parent}"
+                f" WHERE o.{state} IS DISTINCT FROM n.{state}"
+            ),
             f"o.{state}",
             "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
         )

@@ -251,9 +251,11 @@ class TestIntegrity(BeneficiaryRegistryCase):
             (self.ent1, {"beneficiary_id": self.ind3.id}),
             (d, {"entitlement_id": other_ent[:1].id}),
         ):
-            with self.subTest(model=record._name, vals=vals):
-                with self.assertRaises(UserError):
-                    record.with_user(self.user_admin).write(vals)
+            with (
+                self.subTest(model=record._name, vals=vals),
+                self.assertRaises(UserError),
+            ):
+                record.with_user(self.user_admin).write(vals)
         for query, rec_id in (
             (
                 "UPDATE g2p_br_program_membership SET program_id = %s WHERE id = %s",
@@ -480,7 +482,7 @@ class TestIntegrity(BeneficiaryRegistryCase):
         # a preview counts only what the caller may change
         Confirm = self.env["g2p.br.bulk.confirm.wizard"].with_user(self.user_manager_b)
         with self.assertRaises(AccessError):
-            Confirm.create(
+            _count = Confirm.create(
                 {"operation": "cycle_create_disbursements", "cycle_id": self.cycle.id}
             ).record_count
 
