@@ -5,13 +5,13 @@ from odoo.tools import SQL
 from ..utils import (
     APPROVER_GROUP,
     MANAGER_GROUP,
+    audit_context,
     check_group,
     check_transitions,
-    create_immutable_link_function,
     count_by,
+    create_immutable_link_function,
     guard_create,
     guard_write,
-    set_audit_context,
     workflow,
 )
 from .entitlement import TOTAL_FIELDS
@@ -194,11 +194,10 @@ class G2pBrCycle(models.Model):
             raise UserError(_("Give the reason why the entitlements are rejected."))
         self._check_state("to_approve")
         self._check_can_approve()
-        set_audit_context(self.env, reason=reason)
-        Entitlement = self.env["g2p.br.entitlement"]
-        rejected = Entitlement._bulk_set_state(
-            self, "pending_approval", "rejected", {"rejection_reason": reason}
-        )
+        with audit_context(self.env, reason=reason):
+            rejected = self.env["g2p.br.entitlement"]._bulk_set_state(
+                self, "pending_approval", "rejected", {"rejection_reason": reason}
+            )
         workflow(self).write({"state": "draft"})
         self.message_post(
             body=_("%(n)s entitlements rejected: %(reason)s", n=rejected, reason=reason)

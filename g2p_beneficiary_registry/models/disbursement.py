@@ -10,6 +10,7 @@ from odoo.tools import SQL, mute_logger
 
 from ..utils import (
     MANAGER_GROUP,
+    audit_context,
     check_group,
     check_transitions,
     create_immutable_link_function,
@@ -17,7 +18,6 @@ from ..utils import (
     guard_write,
     in_workflow,
     iso,
-    set_audit_context,
     workflow,
 )
 from .entitlement import TOTAL_FIELDS
@@ -114,29 +114,31 @@ END $$;
 """
 
     return f"""
-{function(
-    "g2p_br_disbursement_after_insert",
-    "SELECT entitlement_id FROM new_rows",
-    LIVE_UNDER_APPROVED_SQL.format(states="'approved'"),
-)}
+{
+        function(
+            "g2p_br_disbursement_after_insert",
+            "SELECT entitlement_id FROM new_rows",
+            LIVE_UNDER_APPROVED_SQL.format(states="'approved'"),
+        )
+    }
 DROP TRIGGER IF EXISTS g2p_br_disbursement_after_insert ON g2p_br_disbursement;
 CREATE TRIGGER g2p_br_disbursement_after_insert AFTER INSERT ON g2p_br_disbursement
     REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION g2p_br_disbursement_after_insert();
-{function(
-    "g2p_br_disbursement_after_update",
-    "SELECT n.entitlement_id FROM new_rows n JOIN old_rows o ON o.id = n.id"
-    " WHERE (n.status, n.amount, n.quantity)"
-    " IS DISTINCT FROM (o.status, o.amount, o.quantity)",
-    LIVE_UNDER_APPROVED_SQL.format(states="'approved', 'expired'"),
-)}
+{
+        function(
+            "g2p_br_disbursement_after_update",
+            "SELECT n.entitlement_id FROM new_rows n JOIN old_rows o ON o.id = n.id"
+            " WHERE (n.status, n.amount, n.quantity)"
+            " IS DISTINCT FROM (o.status, o.amount, o.quantity)",
+            LIVE_UNDER_APPROVED_SQL.format(states="'approved', 'expired'"),
+        )
+    }
 DROP TRIGGER IF EXISTS g2p_br_disbursement_after_update ON g2p_br_disbursement;
 CREATE TRIGGER g2p_br_disbursement_after_update AFTER UPDATE ON g2p_br_disbursement
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION g2p_br_disbursement_after_update();
-{function(
-    "g2p_br_disbursement_after_delete", "SELECT entitlement_id FROM old_rows"
-)}
+{function("g2p_br_disbursement_after_delete", "SELECT entitlement_id FROM old_rows")}
 DROP TRIGGER IF EXISTS g2p_br_disbursement_after_delete ON g2p_br_disbursement;
 CREATE TRIGGER g2p_br_disbursement_after_delete AFTER DELETE ON g2p_br_disbursement
     REFERENCING OLD TABLE AS old_rows
@@ -351,8 +353,8 @@ class G2pBrDisbursement(models.Model):
         self._set_status("failed", failure_reason=reason)
 
     def action_reverse(self, reason=None):
-        set_audit_context(self.env, reason=reason or "")
-        self._set_status("reversed")
+        with audit_context(self.env, reason=reason or ""):
+            self._set_status("reversed")
 
     # ------------------------------------------------------------------
     # Business methods

@@ -419,7 +419,9 @@ class G2pBrProgram(models.Model):
         try:
             yield
         finally:
-            cr.execute(SQL("SELECT set_config('statement_timeout', %s, true)", previous))
+            cr.execute(
+                SQL("SELECT set_config('statement_timeout', %s, true)", previous)
+            )
 
     def _enroll_eligible(self):
         """Enroll every eligible beneficiary not enrolled yet, set-based.

@@ -69,8 +69,10 @@ class G2pBrBulkConfirmWizard(models.TransientModel):
     def _check_allowed(self):
         """The checks the operation makes before it changes anything: the
         caller's access to the record, the role and the rule of the step."""
-        record = self.program_id if self.operation.startswith("program_") else (
-            self.cycle_id
+        record = (
+            self.program_id
+            if self.operation.startswith("program_")
+            else (self.cycle_id)
         )
         record.check_access_rights("write")
         record.check_access_rule("write")
