@@ -1,5 +1,6 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 from odoo.addons.queue_job.job import identity_exact
 from odoo.addons.queue_job.utils import must_run_without_delay
@@ -59,6 +60,13 @@ class G2pBrBulkOperationMixin(models.AbstractModel):
         self.env[model].check_access_rights(operation)
         self.check_access_rights("write")
         self.check_access_rule("write")
+
+    def _count_sql(self, from_where):
+        """COUNT(*) of a ``FROM ... WHERE ...`` fragment: the size of a bulk
+        operation, counted with the condition the operation runs."""
+        self.env.flush_all()
+        self.env.cr.execute(SQL("SELECT COUNT(*) %s", from_where))
+        return self.env.cr.fetchone()[0]
 
     def _run_bulk(self, method, size, description):
         """Call ``self.<method>()`` now, or enqueue it when ``size`` rows are

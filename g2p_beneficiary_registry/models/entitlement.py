@@ -451,6 +451,75 @@ class G2pBrEntitlement(models.Model):
         )
         return count
 
+    # ------------------------------------------------------------------
+    # Set-based generation (the cycle's button calls it)
+    # ------------------------------------------------------------------
+    @api.model
+    def _generatable_sql(self, cycle):
+        """FROM/WHERE of the members ``m`` (beneficiaries ``b``) of the cycle's
+        program who get an entitlement: enrolled now, active, without one in
+        the cycle. Used by the generation, its size and its preview."""
+        return SQL(
+            """
+              FROM g2p_br_program_membership m
+              JOIN g2p_br_beneficiary b ON b.id = m.beneficiary_id AND b.active
+             WHERE m.program_id = %(program)s AND m.state = 'enrolled'
+               AND NOT EXISTS (SELECT 1 FROM g2p_br_entitlement o
+                                WHERE o.beneficiary_id = m.beneficiary_id
+                                  AND o.cycle_id = %(cycle)s)
+            """,
+            program=cycle.program_id.id,
+            cycle=cycle.id,
+        )
+
+    @api.model
+    def _generate_for_cycle(self, cycle):
+        """One draft entitlement per member of :meth:`_generatable_sql`, in one
+        INSERT ... SELECT (per-record creates would take hours at national
+        scale); the value comes from the program's entitlement rule
+        (:meth:`g2p.br.program._entitlement_amount_sql`). Idempotent: a
+        beneficiary never gets two entitlements in one cycle. Returns the
+        number created."""
+        program = cycle.program_id
+        self.flush_model()
+        self.env["g2p.br.program.membership"].flush_model()
+        value = program._entitlement_amount_sql("b")
+        is_cash = program.benefit_kind == "cash"
+        now = fields.Datetime.now()
+        self.env.cr.execute(
+            SQL(
+                """
+            INSERT INTO g2p_br_entitlement
+                (beneficiary_id, cycle_id, program_id, company_id, benefit_kind,
+                 amount, currency_id, quantity, item_id, valid_from, valid_until,
+                 state, disbursed_total, live_total, disbursement_status,
+                 create_uid, create_date, write_uid, write_date)
+            SELECT m.beneficiary_id, %(cycle)s, %(program)s, %(company)s, %(kind)s,
+                   %(amount)s, %(currency)s, %(quantity)s, %(item)s, %(start)s, %(end)s,
+                   'draft', 0, 0, 'not_started',
+                   %(uid)s, %(now)s, %(uid)s, %(now)s
+            %(generatable)s
+            ON CONFLICT (beneficiary_id, cycle_id) DO NOTHING
+            """,
+                cycle=cycle.id,
+                program=program.id,
+                company=program.company_id.id,
+                kind=program.benefit_kind,
+                amount=value if is_cash else SQL("0"),
+                quantity=SQL("0") if is_cash else value,
+                currency=program.currency_id.id,
+                item=program.item_id.id or None,
+                start=cycle.start_date,
+                end=cycle.end_date,
+                uid=self.env.uid,
+                now=now,
+                generatable=self._generatable_sql(cycle),
+            )
+        )
+        created = self.env.cr.rowcount
+        self.invalidate_model()
+        return created
+
     @api.model
     def _refresh_disbursement_totals(self, entitlement_ids=None, cycle_ids=None):
         """Recompute the totals from the disbursements (the triggers do it on
