@@ -7,7 +7,7 @@
     "license": "LGPL-3",
     "author": "G2P Beneficiary Registry contributors",
     "website": "https://github.com/g2p-br/beneficiary-registry",
-    "maintainers": [],
+    "maintainers": ["g2p-br"],
     "development_status": "Alpha",
     "depends": ["base", "mail", "queue_job"],
     "data": [
@@ -27,6 +27,7 @@
         "views/cycle_views.xml",
         "views/entitlement_views.xml",
         "views/disbursement_views.xml",
+        "views/history_views.xml",
         "reports/cycle_report_views.xml",
         "views/menus.xml",
     ],
