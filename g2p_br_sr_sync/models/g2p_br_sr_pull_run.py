@@ -291,14 +291,17 @@ class G2pBrSrPullRun(models.Model):
 
     def _job_progress(self):
         """Move the run to its next stage, or end it, once no page is pending
-        (queue job). Only this job writes the run row while it runs."""
+        (queue job). Only this job writes the run row while the run runs, and
+        only when no page is pending."""
         self.ensure_one()
         if self.state != "running":
             return "run not running"
         pages = self.page_ids
         if any(p.state == "pending" for p in pages):
-            if self._try_lock():
-                self._sum_pages()
+            # the run row is not touched while pages run: each page's rows
+            # reference it (sr_pull_run_id), and under REPEATABLE READ the
+            # foreign key check of a page fails on a run row updated since the
+            # page began. The counters are summed when a stage ends.
             return "pages pending"
         if not self._try_lock():
             # another progress job holds the run: try again with a fresh view
