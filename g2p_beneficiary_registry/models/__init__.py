@@ -9,3 +9,9 @@ from . import cycle
 from . import entitlement
 from . import disbursement
 from . import demo_data
+from . import exit_reason
+from . import eligibility_explain
+from . import membership_lifecycle
+from . import program_setup
+from . import cycle_workqueue
+from . import cycle_figures

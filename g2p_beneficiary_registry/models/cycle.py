@@ -159,6 +159,18 @@ class G2pBrCycle(models.Model):
                 cycle, ("draft", "pending_approval", "approved"), "cancelled"
             )
 
+    def action_reject_entitlements(self, reason):  # SHIM(#9): until main's version
+        self.ensure_one()
+        self._check_state("to_approve")
+        pending = self.entitlement_ids.filtered(lambda e: e.state == "pending_approval")
+        pending.action_reject(reason)
+        self.flush_recordset()
+        self.env.cr.execute(
+            "UPDATE g2p_br_cycle SET state = 'draft' WHERE id = %s", (self.id,)
+        )
+        self.invalidate_recordset(["state"])
+        return len(pending)
+
     # ------------------------------------------------------------------
     # Business methods
     # ------------------------------------------------------------------

@@ -171,8 +171,8 @@ class G2pBrDisbursement(models.Model):
     def action_mark_paid(self):
         self._set_status("paid")
 
-    def action_mark_failed(self):
-        reason = self.env.context.get("failure_reason")
+    def action_mark_failed(self, reason=None):  # SHIM(#9): until main's version
+        reason = reason or self.env.context.get("failure_reason")
         self._set_status("failed", failure_reason=reason)
 
     def action_reverse(self):

@@ -163,11 +163,13 @@ class G2pBrEntitlement(models.Model):
             }
         )
 
-    def action_reject(self):
+    def action_reject(self, reason=None):  # SHIM(#9): until main's version lands
+        if not reason:
+            raise UserError(_("Give a reason to reject entitlements."))
         self._check_can_approve()
-        self.write({"state": "rejected"})
+        self.write({"state": "rejected", "rejection_reason": reason})
 
-    def action_cancel(self):
+    def action_cancel(self, reason=None):  # SHIM(#9): reason kept by main's version
         in_flight = self.filtered(
             lambda e: (
                 e.disbursement_status != "not_started"

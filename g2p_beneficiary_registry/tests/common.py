@@ -135,6 +135,9 @@ class BeneficiaryRegistryCase(TransactionCase):
         # only the beneficiaries of the fixtures, whatever else is in the
         # database (demo data)
         vals.setdefault("eligibility_domain", TEST_REGIONS)
+        # new programs default to four-eyes; the fixtures opt out where a
+        # test does not need it (the superuser generates and approves)
+        vals.setdefault("four_eyes", False)
         program = cls.env["g2p.br.program"].create(vals)
         if activate:
             program.action_activate()

@@ -1,2 +1,6 @@
 from . import bulk_confirm_wizard
+from . import bulk_confirm_checks
 from . import disbursement_import_wizard
+from . import membership_lifecycle_wizard
+from . import entitlement_reason_wizard
+from . import disbursement_fail_wizard
