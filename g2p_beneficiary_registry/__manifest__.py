@@ -32,6 +32,7 @@
         "views/disbursement_views.xml",
         "views/exit_reason_views.xml",
         "reports/cycle_report_views.xml",
+        "reports/cycle_summary_report.xml",
         "views/menus.xml",
     ],
     "demo": ["demo/demo_data.xml"],

@@ -15,3 +15,4 @@ from . import membership_lifecycle
 from . import program_setup
 from . import cycle_workqueue
 from . import cycle_figures
+from . import cycle_papers

@@ -164,9 +164,9 @@ class G2pBrEntitlement(models.Model):
         )
 
     def action_reject(self, reason=None):  # SHIM(#9): until main's version lands
+        self._check_can_approve()
         if not reason:
             raise UserError(_("Give a reason to reject entitlements."))
-        self._check_can_approve()
         self.write({"state": "rejected", "rejection_reason": reason})
 
     def action_cancel(self, reason=None):  # SHIM(#9): reason kept by main's version

@@ -10,3 +10,4 @@ from . import test_queries
 from . import test_security
 from . import test_tours
 from . import test_managers_day
+from . import test_papers

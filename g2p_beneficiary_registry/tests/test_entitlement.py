@@ -110,7 +110,7 @@ class TestEntitlement(BeneficiaryRegistryCase):
         self.assertEqual(ent1.state, "approved")
         self.assertEqual(ent1.approved_by_id, self.user_approver)
         self.assertTrue(ent1.approved_at)
-        ent2.with_user(self.user_approver).action_reject()
+        ent2.with_user(self.user_approver).action_reject("Duplicate")
         self.assertEqual(ent2.state, "rejected")
         ent1.action_cancel()
         self.assertEqual(ent1.state, "cancelled")

@@ -4,3 +4,4 @@ from . import disbursement_import_wizard
 from . import membership_lifecycle_wizard
 from . import entitlement_reason_wizard
 from . import disbursement_fail_wizard
+from . import payment_export_wizard
