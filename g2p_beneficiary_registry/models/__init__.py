@@ -8,6 +8,7 @@ from . import program_membership
 from . import cycle
 from . import entitlement
 from . import disbursement
+from . import history
 from . import demo_data
 from . import exit_reason
 from . import eligibility_explain

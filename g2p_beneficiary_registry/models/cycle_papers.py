@@ -119,9 +119,9 @@ class G2pBrCycle(models.Model):
         self.check_access_rule("read")
         figures = cycle_figures(self.env, self.ids)[self.id]
         states = dict(
-            self.env["g2p.br.entitlement"]._fields["state"]._description_selection(
-                self.env
-            )
+            self.env["g2p.br.entitlement"]
+            ._fields["state"]
+            ._description_selection(self.env)
         )
         by_state = [
             (
@@ -178,9 +178,9 @@ class G2pBrCycle(models.Model):
                 (types.get(ident["type_id"][0], ""), ident["value"])
             )
         channels = dict(
-            self.env["g2p.br.disbursement"]._fields["channel"]._description_selection(
-                self.env
-            )
+            self.env["g2p.br.disbursement"]
+            ._fields["channel"]
+            ._description_selection(self.env)
         )
         rows = []
         for disbursement in disbursements:
@@ -202,9 +202,7 @@ class G2pBrCycle(models.Model):
             row = []
             for key, _header in columns:
                 if key.startswith("id:"):
-                    row.append(
-                        ";".join(v for t, v in idents if t == key[3:])
-                    )
+                    row.append(";".join(v for t, v in idents if t == key[3:]))
                 else:
                     row.append(values[key])
             rows.append(row)
@@ -234,7 +232,9 @@ class G2pBrCycle(models.Model):
             workbook.close()
             data = buffer.getvalue()
             name = base + ".xlsx"
-            mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            mimetype = (
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            )
         else:
             buffer = io.StringIO()
             writer = csv.writer(

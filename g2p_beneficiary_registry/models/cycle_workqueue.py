@@ -7,6 +7,8 @@ from markupsafe import Markup
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 
+from ..utils import set_audit_context
+
 ACTIVITY_TYPE = "g2p_beneficiary_registry.mail_activity_type_cycle_approval"
 APPROVER_GROUP = "g2p_beneficiary_registry.group_br_approver"
 
@@ -33,26 +35,6 @@ class G2pBrCycle(models.Model):
                     reason = err.args[0]
             cycle.can_approve = cycle.state == "to_approve" and not reason
             cycle.approve_blocked_reason = reason
-
-    def _check_can_cancel(self):
-        """The rule of cancelling: no payment in flight or paid."""
-        for cycle in self:
-            if cycle.state not in ("draft", "to_approve", "approved"):
-                raise UserError(
-                    _("Cycle %(name)s is %(state)s; it cannot be cancelled.",
-                      name=cycle.name, state=cycle._state_label())
-                )
-            live = self.env["g2p.br.disbursement"].search_count(
-                [
-                    ("cycle_id", "=", cycle.id),
-                    ("status", "not in", ("failed", "reversed")),
-                ],
-                limit=1,
-            )
-            if live:
-                raise UserError(
-                    _("Cycle %s has disbursements; it cannot be cancelled.", cycle.name)
-                )
 
     def _approvers(self):
         """Users assigned to the program who may approve this cycle: approvers,
@@ -110,20 +92,32 @@ class G2pBrCycle(models.Model):
 
     def _approve_entitlements(self):
         result = super()._approve_entitlements()
-        self._close_approval_activities(
-            _("Approved by %s.", self.env.user.name)
-        )
+        self._close_approval_activities(_("Approved by %s.", self.env.user.name))
         return result
 
     def action_reject_entitlements(self, reason):
         result = super().action_reject_entitlements(reason)
         self._close_approval_activities(
-            _("Rejected by %(user)s: %(reason)s", user=self.env.user.name, reason=reason)
+            _(
+                "Rejected by %(user)s: %(reason)s",
+                user=self.env.user.name,
+                reason=reason,
+            )
         )
-        self.message_post(body=_("Entitlements rejected: %s", reason))
         return result
 
     def action_cancel(self):
         result = super().action_cancel()
         self._close_approval_activities(_("Cycle cancelled."))
+        return result
+
+    def action_cancel_with_reason(self, reason):
+        """Cancel with the reason in the history and the chatter."""
+        reason = (reason or "").strip()
+        if not reason:
+            raise UserError(_("Give the reason why the cycle is cancelled."))
+        set_audit_context(self.env, reason=reason)
+        result = self.action_cancel()
+        for cycle in self:
+            cycle.message_post(body=_("Cycle cancelled: %s", reason))
         return result

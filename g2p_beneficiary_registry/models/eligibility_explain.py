@@ -1,11 +1,12 @@
 """Eligibility explained: per leaf of a program's rule, whether it holds for a
 beneficiary ("Poverty Score 0.30 — rule: >= 0.5 ✗")."""
 
+import ast
+
 from markupsafe import Markup, escape
 
 from odoo import _, api, fields, models
 from odoo.osv import expression
-from odoo.tools.safe_eval import safe_eval
 
 OPERATOR_LABELS = {
     "=": "=",
@@ -32,8 +33,8 @@ class G2pBrProgram(models.Model):
         (the rule as typed; the target kind is checked separately)."""
         self.ensure_one()
         try:
-            rule = safe_eval(self.eligibility_domain or "[]")
-        except Exception:
+            rule = ast.literal_eval((self.eligibility_domain or "[]").strip())
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
             return []
         return [
             tuple(item)
@@ -72,7 +73,7 @@ class G2pBrProgram(models.Model):
         label, actual = self._leaf_label_value(beneficiary, path)
         try:
             holds = bool(beneficiary.filtered_domain([leaf]))
-        except Exception:
+        except (ValueError, TypeError, KeyError, AttributeError):
             holds = bool(
                 self.env["g2p.br.beneficiary"]
                 .with_context(active_test=False)
@@ -144,9 +145,7 @@ class G2pBrProgram(models.Model):
             )
         )
         rows = Markup("").join(
-            Markup(
-                '<li class="%s"><span class="me-1">%s</span>%s</li>'
-            )
+            Markup('<li class="%s"><span class="me-1">%s</span>%s</li>')
             % (
                 "text-success" if holds else "text-danger",
                 "✓" if holds else "✗",
@@ -186,9 +185,14 @@ class G2pBrBeneficiary(models.Model):
     def _compute_eligibility_html(self):
         for rec in self:
             programs = rec.membership_ids.program_id[:10]
-            rec.eligibility_html = Markup("").join(
-                program._explain_eligibility_html(rec._origin) for program in programs
-            ) if rec._origin else False
+            rec.eligibility_html = (
+                Markup("").join(
+                    program._explain_eligibility_html(rec._origin)
+                    for program in programs
+                )
+                if rec._origin
+                else False
+            )
 
     @api.model
     def _search(self, domain, *args, **kwargs):

@@ -165,9 +165,7 @@ class G2pBrProgram(models.Model):
     def action_open_memberships_state(self):
         self.ensure_one()
         state = self.env.context.get("membership_state")
-        action = self._action_open_related(
-            "g2p.br.program.membership", _("Members")
-        )
+        action = self._action_open_related("g2p.br.program.membership", _("Members"))
         if state:
             action["domain"] = [("program_id", "=", self.id), ("state", "=", state)]
         return action

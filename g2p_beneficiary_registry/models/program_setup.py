@@ -1,16 +1,15 @@
 """Program set-up that cannot dead-end: four-eyes on by default, and a rule
 that matches everyone must be confirmed before anybody is enrolled."""
 
+import ast
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools.safe_eval import safe_eval
 
 
 class G2pBrProgram(models.Model):
     _inherit = "g2p.br.program"
 
-    # New programs: four-eyes on (the core sets the same default).
-    four_eyes = fields.Boolean(default=True)
     rule_is_empty = fields.Boolean(
         string="Rule Matches Everyone", compute="_compute_rule_is_empty"
     )
@@ -26,8 +25,8 @@ class G2pBrProgram(models.Model):
     def _compute_rule_is_empty(self):
         for program in self:
             try:
-                rule = safe_eval(program.eligibility_domain or "[]")
-            except Exception:
+                rule = ast.literal_eval((program.eligibility_domain or "[]").strip())
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
                 rule = [None]
             program.rule_is_empty = not rule
 
@@ -51,3 +50,17 @@ class G2pBrProgram(models.Model):
     def _enroll_eligible(self):
         self._check_rule_confirmed()
         return super()._enroll_eligible()
+
+    @api.model
+    def create_with_setup(self, vals, first_cycle=False, enroll=False):
+        """Create a program as the creation assistant sets it up: activate it,
+        create its first cycle, enroll the eligible (a background job above
+        the bulk threshold). Returns the program and what enrolling returned."""
+        program = self.create(vals)
+        program.action_activate()
+        enrolled = None
+        if enroll:
+            enrolled = program.action_enroll_eligible()
+        if first_cycle:
+            program._create_next_cycle()
+        return program, enrolled

@@ -20,10 +20,16 @@ class TestMembershipLifecycle(BeneficiaryRegistryCase):
         super().setUpClass()
         cls.program_a._enroll_eligible()
         cls.m1 = cls.env["g2p.br.program.membership"].search(
-            [("program_id", "=", cls.program_a.id), ("beneficiary_id", "=", cls.ind1.id)]
+            [
+                ("program_id", "=", cls.program_a.id),
+                ("beneficiary_id", "=", cls.ind1.id),
+            ]
         )
         cls.m2 = cls.env["g2p.br.program.membership"].search(
-            [("program_id", "=", cls.program_a.id), ("beneficiary_id", "=", cls.ind2.id)]
+            [
+                ("program_id", "=", cls.program_a.id),
+                ("beneficiary_id", "=", cls.ind2.id),
+            ]
         )
 
     def _wizard(self, memberships, **vals):
@@ -65,7 +71,9 @@ class TestMembershipLifecycle(BeneficiaryRegistryCase):
     def test_exit_other_needs_a_note_and_a_reason(self):
         other = self.env.ref(REF % "exit_reason_other")
         with self.assertRaises(UserError):
-            self._wizard(self.m1, action="exit", exit_reason_id=other.id).action_confirm()
+            self._wizard(
+                self.m1, action="exit", exit_reason_id=other.id
+            ).action_confirm()
         with self.assertRaises(UserError):
             self._wizard(self.m1, action="exit").action_confirm()
         self.assertEqual(self.m1.state, "enrolled")
@@ -132,13 +140,17 @@ class TestDecisionsWithReasons(BeneficiaryRegistryCase):
         self.assertEqual(ent.state, "rejected")
         self.assertEqual(ent.rejection_reason, "Duplicate household")
         with self.assertRaises(UserError):
-            self.cycle.entitlement_ids[1].with_user(self.user_approver).action_reject("")
+            self.cycle.entitlement_ids[1].with_user(self.user_approver).action_reject(
+                ""
+            )
 
     def test_reject_cycle_with_reason(self):
         wizard = (
             self.env["g2p.br.bulk.confirm.wizard"]
             .with_user(self.user_approver)
-            .create({"operation": "cycle_reject_entitlements", "cycle_id": self.cycle.id})
+            .create(
+                {"operation": "cycle_reject_entitlements", "cycle_id": self.cycle.id}
+            )
         )
         self.assertEqual(wizard.record_count, 2)
         self.assertTrue(wizard.reason_required)
@@ -170,7 +182,9 @@ class TestDecisionsWithReasons(BeneficiaryRegistryCase):
 
     def test_no_one_click_reject(self):
         self.assertFalse(
-            self.env.ref(REF % "entitlement_server_action_reject", raise_if_not_found=False)
+            self.env.ref(
+                REF % "entitlement_server_action_reject", raise_if_not_found=False
+            )
         )
         wizard_action = str(self.env.ref(REF % "entitlement_reject_wizard_action").id)
         for view in ("entitlement_view_tree", "entitlement_view_form"):
@@ -211,9 +225,7 @@ class TestApproverWorkQueue(BeneficiaryRegistryCase):
     def test_send_schedules_activities_for_approvers_not_the_sender(self):
         self.cycle.with_user(self.user_manager).action_to_approve()
         activities = self._activities()
-        self.assertEqual(
-            activities.user_id, self.user_approver | self.user_approver2
-        )
+        self.assertEqual(activities.user_id, self.user_approver | self.user_approver2)
         notified = self.cycle.message_ids.partner_ids
         self.assertIn(self.user_approver.partner_id, notified)
         self.assertNotIn(self.user_manager.partner_id, activities.user_id.partner_id)
@@ -240,7 +252,7 @@ class TestApproverWorkQueue(BeneficiaryRegistryCase):
                 "arch"
             ]
         )
-        approve = [b for b in arch.iter("button") if b.get("string") == "Approve"][0]
+        approve = next(b for b in arch.iter("button") if b.get("string") == "Approve")
         self.assertIn("not can_approve", approve.get("invisible"))
 
     def test_confirmation_refuses_before_promising(self):
@@ -327,6 +339,15 @@ class TestFailuresInSight(BeneficiaryRegistryCase):
         self.assertGreater(program.current_awaiting_value, 0)
         self.assertEqual(program.current_awaiting_count, 2)
 
+    def test_reporting_shows_awaiting_approval_with_currency(self):
+        cycle = self.generated_cycle(self.program_b)
+        cycle.action_to_approve()
+        self.env.flush_all()
+        [row] = self.env["g2p.br.cycle.report"].search([("cycle_id", "=", cycle.id)])
+        self.assertGreater(row.awaiting, 0)
+        self.assertEqual(row.entitled, 0)
+        self.assertEqual(row.currency_id, self.program_b.currency_id)
+
     def test_figures_not_in_lists(self):
         for view in ("cycle_view_tree", "program_view_tree"):
             arch = self.env.ref(REF % view).arch
@@ -402,7 +423,10 @@ class TestEligibilityExplained(BeneficiaryRegistryCase):
         super().setUpClass()
         cls.program_poor = cls.create_program(
             target_type="group",
-            eligibility_domain="[('poverty_score', '>=', 0.5), ('region_code', 'in', ['ZZR1', 'ZZR2'])]",
+            eligibility_domain=(
+                "[('poverty_score', '>=', 0.5), "
+                "('region_code', 'in', ['ZZR1', 'ZZR2'])]"
+            ),
         )
 
     def test_leaves_for_a_beneficiary(self):
@@ -413,7 +437,9 @@ class TestEligibilityExplained(BeneficiaryRegistryCase):
         self.assertIn("Poverty Score 0.20", failing[0])
         self.assertIn("≥ 0.5", failing[0])
         self.assertTrue(any("Region ZZR1" in t and ok for t, ok in texts.items()))
-        self.assertTrue(all(ok for _t, ok in self.program_poor._explain_eligibility(self.hh2)))
+        self.assertTrue(
+            all(ok for _t, ok in self.program_poor._explain_eligibility(self.hh2))
+        )
 
     def test_refusal_names_the_failing_leaves(self):
         membership = self.env["g2p.br.program.membership"].create(
@@ -432,3 +458,39 @@ class TestEligibilityExplained(BeneficiaryRegistryCase):
         self.assertIn("Poverty Score 0.20", membership.eligibility_failing)
         self.assertIn("✗", membership.eligibility_html)
         self.assertIn("Poverty Score", self.hh1.eligibility_html)
+
+
+@tagged("post_install", "-at_install")
+class TestProgramAssistant(BeneficiaryRegistryCase):
+    def test_assistant_walks_and_enrolls(self):
+        Assistant = self.env["g2p.br.program.assistant"].with_user(self.user_manager)
+        wizard = Assistant.create(
+            {
+                "name": "Assisted",
+                "code": "ASSIST",
+                "eligibility_domain": "[('region_code', '=', 'ZZR1')]",
+                "base_amount": 20,
+                "user_ids": [Command.set((self.user_manager | self.user_approver).ids)],
+            }
+        )
+        self.assertEqual(wizard.eligible_count, 2)
+        self.assertTrue(wizard.four_eyes)
+        wizard.action_next()
+        self.assertEqual(wizard.step, "rule")
+        wizard.action_back()
+        self.assertEqual(wizard.step, "target")
+        action = wizard.action_create()
+        program = self.env["g2p.br.program"].browse(action["res_id"])
+        self.assertEqual(program.state, "active")
+        self.assertTrue(program.four_eyes)
+        self.assertEqual(program.member_count, 2)
+        self.assertEqual(len(program.cycle_ids), 1)
+
+    def test_assistant_refuses_an_unconfirmed_empty_rule(self):
+        wizard = (
+            self.env["g2p.br.program.assistant"]
+            .with_user(self.user_manager)
+            .create({"name": "Everyone", "code": "ALL"})
+        )
+        with self.assertRaises(UserError):
+            wizard.action_create()

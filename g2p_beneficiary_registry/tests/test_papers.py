@@ -6,7 +6,6 @@ import io
 
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
-from odoo.tools import config
 
 from .common import BeneficiaryRegistryCase
 
@@ -48,10 +47,20 @@ class TestPapers(BeneficiaryRegistryCase):
         )
         cycle = self.cycle.with_user(self.user_manager)
         attachment = cycle._export_payment_list("csv", ("pending",))
-        rows = list(csv.reader(io.StringIO(base64.b64decode(attachment.datas).decode())))
+        rows = list(
+            csv.reader(io.StringIO(base64.b64decode(attachment.datas).decode()))
+        )
         self.assertEqual(
             rows[0],
-            ["TxnRef", "SR ID", "NATIONAL_ID", "Identifiers", "Amount", "Currency", "Channel"],
+            [
+                "TxnRef",
+                "SR ID",
+                "NATIONAL_ID",
+                "Identifiers",
+                "Amount",
+                "Currency",
+                "Channel",
+            ],
         )
         self.assertEqual(len(rows), 3)
         by_sr = {row[1]: row for row in rows[1:]}

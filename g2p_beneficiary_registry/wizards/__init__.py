@@ -5,3 +5,4 @@ from . import membership_lifecycle_wizard
 from . import entitlement_reason_wizard
 from . import disbursement_fail_wizard
 from . import payment_export_wizard
+from . import program_assistant_wizard

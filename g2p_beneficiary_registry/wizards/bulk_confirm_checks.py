@@ -31,28 +31,34 @@ class G2pBrBulkConfirmWizard(models.TransientModel):
     def _compute_preview(self):
         blocked = {}
         for wizard in self:
+            if not wizard.operation:
+                continue
             try:
                 wizard._check_operation()
             except (UserError, AccessError) as err:
-                blocked[wizard] = err.args[0]
-        super()._compute_preview()
+                blocked[wizard.id or wizard] = err.args[0]
+        allowed = self.filtered(lambda w: (w.id or w) not in blocked)
+        super(G2pBrBulkConfirmWizard, allowed)._compute_preview()
         for wizard in self:
-            wizard.blocked_reason = blocked.get(wizard, False)
-            if wizard in blocked:
+            reason = blocked.get(wizard.id or wizard, False)
+            wizard.blocked_reason = reason
+            if reason:
                 wizard.record_count = 0
-                wizard.message = blocked[wizard]
+                wizard.message = reason
                 wizard.will_run_in_background = False
 
     def _check_operation(self):
-        """Raise the error the operation itself would raise, without running it."""
+        """Raise the error the operation itself would raise, without running
+        it: the core's checks, then the reject and empty-rule rules."""
         self.ensure_one()
+        self._check_allowed()
         cycle = self.cycle_id
-        if self.operation in ("cycle_approve_entitlements", "cycle_reject_entitlements"):
-            if cycle.state != "to_approve":
-                cycle._check_state("to_approve")
+        if self.operation in (
+            "cycle_approve_entitlements",
+            "cycle_reject_entitlements",
+        ):
+            cycle._check_state("to_approve")
             cycle._check_can_approve()
-        elif self.operation == "cycle_cancel":
-            cycle._check_can_cancel()
         elif self.operation == "program_enroll_eligible":
             self.program_id._check_rule_confirmed()
 
@@ -87,7 +93,7 @@ class G2pBrBulkConfirmWizard(models.TransientModel):
                     "next": {"type": "ir.actions.act_window_close"},
                 },
             }
-        result = super().action_confirm()
         if self.operation == "cycle_cancel":
-            self.cycle_id.message_post(body=_("Cycle cancelled: %s", reason))
-        return result
+            self.cycle_id.action_cancel_with_reason(reason)
+            return {"type": "ir.actions.act_window_close"}
+        return super().action_confirm()

@@ -8,7 +8,9 @@ class G2pBrDisbursementFailWizard(models.TransientModel):
     _description = "Mark Disbursements Failed"
 
     disbursement_ids = fields.Many2many("g2p.br.disbursement")
-    reason = fields.Text(required=True, help="E.g. the provider's error: account closed.")
+    reason = fields.Text(
+        required=True, help="E.g. the provider's error: account closed."
+    )
 
     def default_get(self, fields_list):
         values = super().default_get(fields_list)

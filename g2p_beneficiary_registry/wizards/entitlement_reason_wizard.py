@@ -42,7 +42,11 @@ class G2pBrEntitlementReasonWizard(models.TransientModel):
                 if wizard.decision == "reject"
                 else ("draft", "pending_approval", "approved")
             )
-            count = len(wizard.entitlement_ids.filtered(lambda e: e.state in sources))
+            count = len(
+                wizard.entitlement_ids.filtered(
+                    lambda e, sources=sources: e.state in sources
+                )
+            )
             wizard.applicable_count = count
             wizard.message = _(
                 "%(n)s of the %(total)s selected entitlement(s) will be %(what)s.",
