@@ -17,3 +17,4 @@ from . import program_setup
 from . import cycle_workqueue
 from . import cycle_figures
 from . import cycle_papers
+from . import disbursement_retry

@@ -328,6 +328,19 @@ class TestFailuresInSight(BeneficiaryRegistryCase):
         self.assertEqual(program.current_failed_count, 1)
         self.assertEqual(program.current_paid_value, 100.0)
 
+    def test_retry_a_failed_payment(self):
+        self.d2.action_mark_failed("Account closed")
+        action = self.d2.with_user(self.user_manager).action_retry()
+        retry = self.env["g2p.br.disbursement"].browse(action["res_id"])
+        self.assertEqual(retry.status, "pending")
+        self.assertEqual(retry.retry_of_id, self.d2)
+        self.assertEqual(retry.amount, 100.0)
+        self.assertEqual(retry.entitlement_id, self.d2.entitlement_id)
+        with self.assertRaises(UserError):
+            self.d2.with_user(self.user_manager).action_retry()  # one in flight
+        with self.assertRaises(UserError):
+            self.d1.with_user(self.user_manager).action_retry()  # not failed
+
     def test_awaiting_approval_on_the_card(self):
         cycle = self.generated_cycle(
             self.program_b,
