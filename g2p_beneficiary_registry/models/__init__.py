@@ -18,3 +18,4 @@ from . import cycle_workqueue
 from . import cycle_figures
 from . import cycle_papers
 from . import disbursement_retry
+from . import access_error

@@ -5,7 +5,7 @@ dead-end, eligibility explained."""
 from lxml import etree
 
 from odoo import Command
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, tagged
 
 from .common import BeneficiaryRegistryCase
@@ -507,3 +507,13 @@ class TestProgramAssistant(BeneficiaryRegistryCase):
         )
         with self.assertRaises(UserError):
             wizard.action_create()
+
+
+@tagged("post_install", "-at_install")
+class TestAccessErrorWording(BeneficiaryRegistryCase):
+    def test_says_which_program(self):
+        with self.assertRaisesRegex(AccessError, "not assigned to program"):
+            self.program_a.with_user(self.user_manager_b).check_access_rule("read")
+        cycle = self.create_cycle(self.program_a)
+        with self.assertRaisesRegex(AccessError, "the program of program cycle"):
+            cycle.with_user(self.user_manager_b).check_access_rule("read")
