@@ -11,3 +11,4 @@ from . import test_security
 from . import test_tours
 from . import test_managers_day
 from . import test_papers
+from . import test_integrity
