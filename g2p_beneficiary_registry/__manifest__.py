@@ -15,6 +15,7 @@
         "security/ir.model.access.csv",
         "security/program_security.xml",
         "security/cycle_report_security.xml",
+        "security/wizard_security.xml",
         "data/queue_job_data.xml",
         "data/ir_cron.xml",
         "data/exit_reason_data.xml",

@@ -7,7 +7,7 @@ from markupsafe import Markup
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 
-from ..utils import set_audit_context
+from ..utils import audit_context
 
 ACTIVITY_TYPE = "g2p_beneficiary_registry.mail_activity_type_cycle_approval"
 APPROVER_GROUP = "g2p_beneficiary_registry.group_br_approver"
@@ -116,8 +116,8 @@ class G2pBrCycle(models.Model):
         reason = (reason or "").strip()
         if not reason:
             raise UserError(_("Give the reason why the cycle is cancelled."))
-        set_audit_context(self.env, reason=reason)
-        result = self.action_cancel()
+        with audit_context(self.env, reason=reason):
+            result = self.action_cancel()
         for cycle in self:
             cycle.message_post(body=_("Cycle cancelled: %s", reason))
         return result

@@ -17,6 +17,11 @@ class G2pBrDisbursement(models.Model):
         help="The failed payment this disbursement retries.",
     )
 
+    def write(self, vals):
+        if "retry_of_id" in vals:
+            raise UserError(_("Retry Of is set when a failed payment is retried."))
+        return super().write(vals)
+
     def action_retry(self):
         """One new pending disbursement per failed one of ``self``."""
         retries = self.browse()

@@ -4,6 +4,8 @@ from a list, pause/resume/exit for a selection, eligibility explained."""
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
+from ..utils import in_workflow, workflow
+
 
 class G2pBrProgramMembership(models.Model):
     _name = "g2p.br.program.membership"
@@ -34,6 +36,19 @@ class G2pBrProgramMembership(models.Model):
         compute="_compute_eligibility_html",
         help="The criteria of the program's rule this beneficiary fails now.",
     )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if any(vals.get("exit_reason_id") for vals in vals_list) and not in_workflow(
+            self
+        ):
+            raise UserError(_("Exit Reason (List): use Exit to set it."))
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if "exit_reason_id" in vals and not in_workflow(self):
+            raise UserError(_("Exit Reason (List): use Exit to set it."))
+        return super().write(vals)
 
     @api.constrains("beneficiary_id", "program_id")
     def _check_target_kind(self):
@@ -104,8 +119,8 @@ class G2pBrProgramMembership(models.Model):
         if reason.note_required and not note:
             raise UserError(_("Describe the case in a note for '%s'.", reason.name))
         text = f"{reason.name}: {note}" if note else reason.name
-        self.write({"exit_reason_id": reason.id})
         self.action_exit(text)
+        workflow(self).write({"exit_reason_id": reason.id})
 
     def apply_lifecycle(self, action, reason=None, note=None):
         """Pause, resume or exit the applicable memberships of ``self`` with a

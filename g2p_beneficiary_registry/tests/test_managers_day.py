@@ -68,6 +68,11 @@ class TestMembershipLifecycle(BeneficiaryRegistryCase):
         self.assertEqual(self.m1.exit_reason, "Graduated: Found a job")
         self.assertTrue(self.m1.exit_date)
 
+    def test_exit_reason_only_through_exit(self):
+        graduated = self.env.ref(REF % "exit_reason_graduated")
+        with self.assertRaises(UserError):
+            self.m1.with_user(self.user_manager).write({"exit_reason_id": graduated.id})
+
     def test_exit_other_needs_a_note_and_a_reason(self):
         other = self.env.ref(REF % "exit_reason_other")
         with self.assertRaises(UserError):
