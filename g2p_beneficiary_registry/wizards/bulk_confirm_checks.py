@@ -35,7 +35,10 @@ class G2pBrBulkConfirmWizard(models.TransientModel):
                 continue
             try:
                 wizard._check_operation()
-            except (UserError, AccessError) as err:
+            except AccessError:
+                # no access to the record or the step: an error, not a preview
+                raise
+            except UserError as err:
                 blocked[wizard.id or wizard] = err.args[0]
         allowed = self.filtered(lambda w: (w.id or w) not in blocked)
         super(G2pBrBulkConfirmWizard, allowed)._compute_preview()
