@@ -386,3 +386,33 @@ class TestManagersDayTours(HttpCase):
             set(cycle.entitlement_ids.mapped("rejection_reason")),
             {"Amounts are wrong"},
         )
+
+    def test_mark_failed_from_the_form(self):
+        cycle = self.program._create_next_cycle()
+        cycle.with_user(self.manager).action_generate_entitlements()
+        cycle.with_user(self.manager).action_to_approve()
+        cycle.with_user(self.approver).action_approve_entitlements()
+        cycle.with_user(self.manager)._create_disbursements()
+        disbursement = cycle.entitlement_ids.disbursement_ids[0]
+        self.start_tour(
+            self._url(disbursement, "disbursement_action"),
+            "g2p_br_mark_failed_tour",
+            login="day_manager",
+        )
+        self.assertEqual(disbursement.status, "failed")
+        self.assertEqual(disbursement.failure_reason, "Account closed")
+
+    def test_program_assistant(self):
+        menu = self.env.ref("g2p_beneficiary_registry.menu_br_root")
+        self.start_tour(
+            "/web#action=g2p_beneficiary_registry.program_assistant_action"
+            f"&menu_id={menu.id}",
+            "g2p_br_program_assistant_tour",
+            login="day_manager",
+        )
+        program = self.env["g2p.br.program"].search([("code", "=", "ASSIST")])
+        self.assertEqual(program.state, "active")
+        self.assertTrue(program.four_eyes)
+        self.assertEqual(program.base_amount, 15)
+        self.assertTrue(program.rule_matches_all_confirmed)
+        self.assertTrue(program.membership_ids)

@@ -104,3 +104,99 @@ tours.add("g2p_br_four_eyes_explained_tour", {
         },
     ],
 });
+
+tours.add("g2p_br_mark_failed_tour", {
+    test: true,
+    steps: () => [
+        {
+            content: "Mark the payment failed",
+            trigger: ".o_statusbar_buttons button:contains(Mark Failed)",
+        },
+        {
+            content: "The provider's reason",
+            trigger: "div[name=reason] textarea",
+            run: "text Account closed",
+        },
+        {
+            content: "Confirm",
+            trigger: "button[name=action_confirm]",
+        },
+        {
+            content: "The payment has failed, with its reason",
+            trigger: "div[name=failure_reason]:contains(Account closed)",
+            in_modal: false,
+            isCheck: true,
+        },
+        {
+            content: "Retry is offered",
+            trigger: ".o_statusbar_buttons button:contains(Retry)",
+            isCheck: true,
+        },
+    ],
+});
+
+tours.add("g2p_br_program_assistant_tour", {
+    test: true,
+    steps: () => [
+        {
+            content: "Name",
+            trigger: "div[name=name] input",
+            run: "text Assisted Grant",
+        },
+        {
+            content: "Code",
+            trigger: "div[name=code] input",
+            run: "text ASSIST",
+        },
+        {
+            content: "Next: eligibility",
+            trigger: "button[name=action_next]",
+        },
+        {
+            content: "The live count of the empty rule",
+            trigger: ".o_br_assistant_count",
+            isCheck: true,
+        },
+        {
+            content: "Everyone of the target is eligible (confirmed)",
+            trigger: "div[name=rule_matches_all_confirmed] input",
+        },
+        {
+            content: "Next: entitlement",
+            trigger: "button[name=action_next]",
+        },
+        {
+            content: "Base amount",
+            trigger: "div[name=base_amount] input",
+            run: "text 15",
+        },
+        {
+            content: "Next: cycles",
+            trigger: "button[name=action_next]",
+        },
+        {
+            content: "Next: approval",
+            trigger: "button[name=action_next]",
+            extra_trigger: "div[name=cycle_frequency]",
+        },
+        {
+            content: "Four-eyes is on",
+            trigger: "div[name=four_eyes] input:checked",
+            isCheck: true,
+        },
+        {
+            content: "Next: review",
+            trigger: "button[name=action_next]",
+        },
+        {
+            content: "Create",
+            trigger: "button[name=action_create]",
+        },
+        {
+            content: "The program form opens, active",
+            trigger: ".o_form_view .o_arrow_button_current:contains(Active)",
+            in_modal: false,
+            isCheck: true,
+        },
+    ],
+});
