@@ -41,7 +41,7 @@ class G2pBrBulkConfirmWizard(models.TransientModel):
             except UserError as err:
                 blocked[wizard.id or wizard] = err.args[0]
         allowed = self.filtered(lambda w: (w.id or w) not in blocked)
-        super(G2pBrBulkConfirmWizard, allowed)._compute_preview()
+        result = super(G2pBrBulkConfirmWizard, allowed)._compute_preview()
         for wizard in self:
             reason = blocked.get(wizard.id or wizard, False)
             wizard.blocked_reason = reason
@@ -49,6 +49,7 @@ class G2pBrBulkConfirmWizard(models.TransientModel):
                 wizard.record_count = 0
                 wizard.message = reason
                 wizard.will_run_in_background = False
+        return result
 
     def _check_operation(self):
         """Raise the error the operation itself would raise, without running
