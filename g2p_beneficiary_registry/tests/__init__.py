@@ -10,3 +10,5 @@ from . import test_queries
 from . import test_security
 from . import test_tours
 from . import test_rpc_matrix
+from . import test_rpc_attacks
+from . import test_rpc_history
