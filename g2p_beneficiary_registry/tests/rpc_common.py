@@ -455,13 +455,14 @@ class RpcCase(BeneficiaryRegistryCase, HttpCase):
                         f"\n{result.debug[-1500:]}")
         return result.result
 
-    def savepoint_check(self, call):
+    def savepoint_check(self, call, baseline=None):
         """Run ``call()`` in a savepoint rolled back afterwards; return
-        ``(result, unchanged, violations)``."""
+        ``(result, unchanged, violations)``. ``baseline``: the snapshot before
+        (the same for every check, since each one is rolled back)."""
         self.env.flush_all()
         self.env.cr.execute("SAVEPOINT rpc_check")
         try:
-            before = self.snapshot()
+            before = baseline if baseline is not None else self.snapshot()
             result = call()
             unchanged = self.snapshot() == before
             violations = money_invariant_violations(self.env.cr)

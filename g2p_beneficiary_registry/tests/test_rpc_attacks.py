@@ -221,6 +221,73 @@ class TestRpcFindings(RpcCase):
             ]
         self.assertAllRefused(calls)
 
+    def test_finding_forged_fields_on_create(self):
+        """Issue #9 item 1: the workflow fields cannot be forged at creation
+        either (a cycle created approved, an entitlement created with an
+        approver, a disbursement created with a payment time)."""
+        t = self.T["A"]
+        other = self.user_approver2.id
+        forged = [
+            (CYCLE, {"program_id": t["program"], "name": "Born approved",
+                     "start_date": "2028-03-01", "end_date": "2028-03-31",
+                     "state": "approved", "approved_by_id": other,
+                     "approved_at": "2020-01-01 00:00:00", "generated_by_id": other},
+             ("state", "approved_by_id", "approved_at", "generated_by_id")),
+            (ENT, {"cycle_id": t["c_draft"], "beneficiary_id": t["ben"],
+                   "amount": 100.0, "state": "approved", "approved_by_id": other,
+                   "approved_at": "2020-01-01 00:00:00", "remaining": 5000.0,
+                   "disbursed_total": 0.0, "disbursement_status": "fully_disbursed"},
+             ("state", "approved_by_id", "approved_at", "remaining",
+              "disbursement_status")),
+            (DISB, {"entitlement_id": t["e_dist"], "amount": 10.0,
+                    "reference": "BORN-PAID", "status": "paid",
+                    "paid_at": "2020-01-01 00:00:00", "sent_at": "2020-01-01 00:00:00"},
+             ("status", "paid_at", "sent_at")),
+            (MEMB, {"program_id": t["program"], "beneficiary_id": self.ind3.id,
+                    "state": "enrolled", "enrollment_date": "2020-01-01"},
+             ("state", "enrollment_date")),
+        ]
+        self.login("manager")
+        for model, values, fields in forged:
+            with self.subTest(model=model):
+                result = self.rpc(model, "create", values)
+                if not result.ok:
+                    self.assertRefused(result, f"create {model} with forged fields")
+                    continue
+                record = self.env[model].browse(result.result)
+                defaults = {
+                    "state": {CYCLE: "draft", ENT: "draft", MEMB: "draft"}.get(model),
+                    "status": "pending",
+                    "remaining": 100.0,
+                    "disbursement_status": "not_started",
+                }
+                for name in fields:
+                    value = record[name]
+                    if name in defaults:
+                        self.assertEqual(value, defaults[name], f"{model}.{name} forged")
+                    else:
+                        self.assertFalse(value, f"{model}.{name} forged at creation")
+
+    def test_private_methods_not_callable(self):
+        """The set-based internals are not reachable over RPC (already true
+        before issue #9: a regression guard)."""
+        t = self.T["A"]
+        self.assertAllRefused(
+            [
+                ("_enroll_eligible", "manager", PROG, "_enroll_eligible", [t["program"]]),
+                ("_bulk_set_state", "manager", ENT, "_bulk_set_state", [t["c_paid"]],
+                 "approved", "cancelled"),
+                ("_refresh_disbursement_totals", "manager", ENT,
+                 "_refresh_disbursement_totals", [t["e_paid"]]),
+                ("_write_status_updates", "manager", DISB, "_write_status_updates",
+                 [[t["d_pending"], "paid", "2026-12-01 00:00:00", None, t["e_paid"]]]),
+                ("_run_bulk_job", "manager", CYCLE, "_run_bulk_job", [t["c_dist"]],
+                 "_create_disbursements"),
+                ("_approve_entitlements", "manager", CYCLE, "_approve_entitlements",
+                 [t["c_toapp"]]),
+            ]
+        )
+
     # ------------------------------------------------------------------
     # Moving records into another program
     # ------------------------------------------------------------------
