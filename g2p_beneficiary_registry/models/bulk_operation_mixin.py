@@ -4,6 +4,8 @@ from odoo.exceptions import UserError
 from odoo.addons.queue_job.job import identity_exact
 from odoo.addons.queue_job.utils import must_run_without_delay
 
+from ..utils import set_audit_context
+
 BULK_THRESHOLD_PARAM = "g2p_beneficiary_registry.bulk_async_threshold"
 DEFAULT_BULK_THRESHOLD = 10000
 BULK_CHANNEL = "root.g2p_br"
@@ -100,6 +102,7 @@ class G2pBrBulkOperationMixin(models.AbstractModel):
 
     def _run_bulk_job(self, method):
         """Entry point of the queue job: the operation itself, then unmark busy."""
+        set_audit_context(self.env, path="job")
         result = getattr(self, method)()
         self.busy_job_uuid = False
         return str(result)

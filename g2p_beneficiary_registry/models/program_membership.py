@@ -1,7 +1,17 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
-from ..utils import check_transitions, iso
+from ..utils import (
+    MANAGER_GROUP,
+    check_group,
+    check_transitions,
+    create_immutable_link_function,
+    guard_create,
+    guard_write,
+    iso,
+    workflow,
+)
 
 # Moves a user (or code) may make with write(); the eligibility re-check moves
 # enrolled <-> not_eligible in bulk with the same rules (see verify_eligibility).
@@ -18,6 +28,14 @@ class G2pBrProgramMembership(models.Model):
     _name = "g2p.br.program.membership"
     _description = "Program Membership"
     _order = "id desc"
+    _workflow_fields = {
+        "state": "use Enroll, Pause, Resume or Exit.",
+        "enrollment_date": "use Enroll.",
+        "exit_date": "use Exit.",
+        "exit_reason": "use Exit.",
+    }
+    _initial_values = {"state": "draft"}
+    _immutable_fields = ("beneficiary_id", "program_id", "company_id")
 
     beneficiary_id = fields.Many2one(
         "g2p.br.beneficiary", required=True, ondelete="restrict", index=True
@@ -45,7 +63,7 @@ class G2pBrProgramMembership(models.Model):
     )
     enrollment_date = fields.Date(readonly=True, copy=False)
     exit_date = fields.Date(readonly=True, copy=False)
-    exit_reason = fields.Char(copy=False)
+    exit_reason = fields.Char(copy=False, readonly=True)
 
     _sql_constraints = [
         (
@@ -63,8 +81,26 @@ class G2pBrProgramMembership(models.Model):
     # ------------------------------------------------------------------
     # CRUD
     # ------------------------------------------------------------------
+    def init(self):
+        """PostgreSQL keeps a membership in its program and with its beneficiary."""
+        create_immutable_link_function(self.env.cr)
+        self.env.cr.execute(
+            SQL(
+                """
+            DROP TRIGGER IF EXISTS g2p_br_membership_immutable
+                ON g2p_br_program_membership;
+            CREATE TRIGGER g2p_br_membership_immutable
+                BEFORE UPDATE ON g2p_br_program_membership
+                FOR EACH ROW WHEN (OLD.program_id IS DISTINCT FROM NEW.program_id
+                    OR OLD.beneficiary_id IS DISTINCT FROM NEW.beneficiary_id)
+                EXECUTE FUNCTION g2p_br_immutable_link('program or beneficiary');
+            """
+            )
+        )
+
     @api.model_create_multi
     def create(self, vals_list):
+        guard_create(self, vals_list)
         for vals in vals_list:
             if vals.get("state", "draft") not in ("draft",):
                 raise UserError(
@@ -73,6 +109,7 @@ class G2pBrProgramMembership(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
+        guard_write(self, vals)
         if "state" in vals:
             self._check_transition(vals["state"])
             if vals["state"] == "enrolled":
@@ -89,31 +126,32 @@ class G2pBrProgramMembership(models.Model):
         if vals.get("state") == "enrolled":
             first = self.filtered(lambda m: not m.enrollment_date)
             if first:
-                first.write({"enrollment_date": fields.Date.context_today(self)})
+                workflow(first).write(
+                    {"enrollment_date": fields.Date.context_today(self)}
+                )
         return res
 
     # ------------------------------------------------------------------
     # Actions
     # ------------------------------------------------------------------
     def action_enroll(self):
-        today = fields.Date.context_today(self)
-        for membership in self:
-            values = {"state": "enrolled"}
-            if not membership.enrollment_date:
-                values["enrollment_date"] = today
-            membership.write(values)
+        check_group(self.env, MANAGER_GROUP, _("Enrolling a member"))
+        workflow(self).write({"state": "enrolled"})
 
     def action_pause(self):
-        self.write({"state": "paused"})
+        check_group(self.env, MANAGER_GROUP, _("Pausing a member"))
+        workflow(self).write({"state": "paused"})
 
     def action_resume(self):
-        self.write({"state": "enrolled"})
+        check_group(self.env, MANAGER_GROUP, _("Resuming a member"))
+        workflow(self).write({"state": "enrolled"})
 
     def action_exit(self, reason=None):
-        reason = reason or self.env.context.get("exit_reason")
+        check_group(self.env, MANAGER_GROUP, _("Exiting a member"))
+        reason = (reason or self.env.context.get("exit_reason") or "").strip()
         if not reason:
             raise UserError(_("Give a reason to exit a member from a program."))
-        self.write(
+        workflow(self).write(
             {
                 "state": "exited",
                 "exit_date": fields.Date.context_today(self),
@@ -132,7 +170,7 @@ class G2pBrProgramMembership(models.Model):
         for program, memberships in self.grouped("program_id").items():
             eligible = (
                 self.env["g2p.br.beneficiary"]
-                .sudo()
+                .with_context(active_test=True)
                 .search(
                     program._get_eligibility_domain()
                     + [("id", "in", memberships.beneficiary_id.ids)]

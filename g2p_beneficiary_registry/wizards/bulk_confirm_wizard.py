@@ -63,7 +63,21 @@ class G2pBrBulkConfirmWizard(models.TransientModel):
         self.ensure_one()
         if not self.operation:
             return 0, ""
+        self._check_allowed()
         return getattr(self, "_preview_" + self.operation)()
+
+    def _check_allowed(self):
+        """The checks the operation makes before it changes anything: the
+        caller's access to the record, the role and the rule of the step."""
+        record = self.program_id if self.operation.startswith("program_") else (
+            self.cycle_id
+        )
+        record.check_access_rights("write")
+        record.check_access_rule("write")
+        if self.operation == "cycle_approve_entitlements":
+            record._check_can_approve()
+        elif self.operation == "cycle_cancel":
+            record._check_can_cancel()
 
     def _count_sql(self, query):
         self.env.flush_all()
