@@ -99,14 +99,18 @@ SELECT 'entitlement_program_mismatch', e.id,
  WHERE e.program_id IS DISTINCT FROM c.program_id
 UNION ALL
 SELECT 'disbursement_link_mismatch', d.id,
-       format('disbursement program/cycle/beneficiary %s/%s/%s, entitlement %s/%s/%s',
-              d.program_id, d.cycle_id, d.beneficiary_id,
-              e.program_id, e.cycle_id, e.beneficiary_id)
+       format('disbursement program/cycle/beneficiary/kind/currency %s/%s/%s/%s/%s, '
+              'entitlement %s/%s/%s/%s/%s',
+              d.program_id, d.cycle_id, d.beneficiary_id, d.benefit_kind,
+              d.currency_id, e.program_id, e.cycle_id, e.beneficiary_id,
+              e.benefit_kind, e.currency_id)
   FROM g2p_br_disbursement d
   JOIN g2p_br_entitlement e ON e.id = d.entitlement_id
  WHERE d.program_id IS DISTINCT FROM e.program_id
     OR d.cycle_id IS DISTINCT FROM e.cycle_id
     OR d.beneficiary_id IS DISTINCT FROM e.beneficiary_id
+    OR d.benefit_kind IS DISTINCT FROM e.benefit_kind
+    OR d.currency_id IS DISTINCT FROM e.currency_id
 UNION ALL
 -- 4. totals equal to their sums
 SELECT 'totals_mismatch', v.id,

@@ -24,6 +24,22 @@ class TestRpcHistory(RpcCase):
         self.env.flush_all()
         start = History.search([], order="id desc", limit=1).id or 0
 
+        rpc = self.rpc
+
+        def request(*args, **kwargs):
+            # Each request is its own transaction in production; in a test
+            # they all share the test's transaction, so the transaction-local
+            # settings the history triggers read (g2p_br.path, g2p_br.reason)
+            # are reset as a new transaction would.
+            result = rpc(*args, **kwargs)
+            self.env.cr.execute(
+                "SELECT set_config('g2p_br.path', '', true), "
+                "set_config('g2p_br.reason', '', true)"
+            )
+            return result
+
+        self.rpc = request
+
         def rows(**domain):
             return History.search(
                 [("id", ">", start)] + [(k, "=", v) for k, v in domain.items()],
