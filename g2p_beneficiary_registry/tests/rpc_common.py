@@ -199,6 +199,8 @@ class RpcCase(BeneficiaryRegistryCase, HttpCase):
         }
         if cls.api_installed:
             cls.users["api"] = cls.user_api
+        if cls.user_auditor:
+            cls.users["auditor"] = cls.user_auditor
 
         cls.company2 = cls.env["res.company"].create({"name": "BR RPC Company 2"})
         cls.id_type_other = cls.env["g2p.br.identifier.type"].create(

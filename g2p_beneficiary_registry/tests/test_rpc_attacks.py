@@ -438,6 +438,63 @@ class TestRpcFindings(RpcCase):
             ]
         )
 
+    def test_reasons_required(self):
+        """Issue #9 items 3/6: an exit, a failure, a rejection carry a reason."""
+        t = self.T["A"]
+        self.assertAllRefused(
+            [
+                ("exit without a reason", "manager", MEMB, "action_exit",
+                 [t["m_enrolled"]]),
+                ("exit with a blank reason", "manager", MEMB, "action_exit",
+                 [t["m_enrolled"]], "   "),
+                ("failure without a reason", "manager", DISB, "action_mark_failed",
+                 [t["d_pending"]]),
+                ("cycle rejected without a reason", "approver", CYCLE,
+                 "action_reject_entitlements", [t["c_toapp"]]),
+            ]
+        )
+
+    def test_approver_through_the_bulk_confirm_wizard(self):
+        """The confirmation wizard runs the action with the caller's rights:
+        an approver cannot run a manager step through it."""
+        t = self.T["A"]
+        for operation, cycle in (
+            ("cycle_create_disbursements", t["c_dist"]),
+            ("cycle_cancel", t["c_gen"]),
+            ("cycle_to_approve", t["c_gen"]),
+            ("cycle_generate_entitlements", t["c_draft"]),
+        ):
+            with self.subTest(operation=operation):
+                created = self.rpc_as("approver", CONFIRM, "create",
+                                      {"operation": operation, "cycle_id": cycle})
+                if not created.ok:
+                    self.assertRefused(created, operation)
+                    continue
+                self.assertAllRefused(
+                    [(f"approver confirms {operation}", "approver", CONFIRM,
+                      "action_confirm", [created.result])]
+                )
+
+    def test_over_disbursement_refused_cleanly(self):
+        """Issue #9 item 2: a disbursement above the entitlement is refused
+        with a clear error, whatever the path (create, write)."""
+        t = self.T["A"]
+        entitled = self.rec(ENT, "e_dist").amount
+        self.assertAllRefused(
+            [
+                ("create a disbursement above the entitlement", "manager", DISB,
+                 "create", {"entitlement_id": t["e_dist"], "amount": entitled + 0.01,
+                            "reference": "OVER-1"}),
+                ("raise a pending disbursement above the entitlement", "manager", DISB,
+                 "write", [t["d_pending"]], {"amount": 10 * entitled}),
+                ("a second live disbursement on a paid entitlement", "manager", DISB,
+                 "create", {"entitlement_id": t["e_paid"], "amount": 1.0,
+                            "reference": "OVER-2"}),
+                ("a negative disbursement", "manager", DISB, "create",
+                 {"entitlement_id": t["e_dist"], "amount": -50.0, "reference": "NEG-1"}),
+            ]
+        )
+
     def test_reject_needs_a_reason(self):
         """Issue #9 item 3: approvers reject with a reason."""
         t = self.T["A"]

@@ -21,7 +21,7 @@ from .rpc_common import HISTORY, RpcCase
 
 _logger = logging.getLogger(__name__)
 
-ROLES = ("viewer", "manager", "approver", "admin", "outsider", "api")
+ROLES = ("viewer", "manager", "approver", "admin", "outsider", "api", "auditor")
 BEN = "g2p.br.beneficiary"
 IDENT = "g2p.br.beneficiary.identifier"
 PROG = "g2p.br.program"
@@ -41,13 +41,16 @@ def E(**roles):
     return expected
 
 
-READ = E(viewer="YN", manager="YN", approver="YN", admin="YY", api="YN")
-BEN_READ = E(viewer="YN", manager="YY", approver="YN", admin="YY", api="YN")
+# the auditor (g2p_beneficiary_registry.group_br_auditor, when it exists)
+# reads every program and the history, and changes nothing
+READ = E(viewer="YN", manager="YN", approver="YN", admin="YY", api="YN", auditor="YY")
+BEN_READ = E(viewer="YN", manager="YY", approver="YN", admin="YY", api="YN",
+             auditor="??")
 NOBODY = E()
 MGR = E(manager="YN", admin="YY")
 APPR = E(approver="YN", admin="YY")
 ADMIN = E(admin="YY")
-HIST_READ = E(admin="YY")
+HIST_READ = E(admin="YY", auditor="YY")
 MODEL_ONLY = dict.fromkeys(ROLES, "N-")
 
 
