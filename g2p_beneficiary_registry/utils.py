@@ -1,5 +1,6 @@
 """Small helpers shared by the models of the Beneficiary Registry."""
 
+from contextlib import contextmanager
 from datetime import date, datetime
 
 from odoo import _
@@ -137,14 +138,32 @@ def check_group(env, group, action):
     )
 
 
-def set_audit_context(env, path=None, reason=None):
-    """Tell the history triggers (see g2p.br.history) where the changes of this
-    transaction come from (``ui``, ``api``, ``import``, ``job``, ``cron``) and
-    why: transaction-local PostgreSQL settings, which no client can set."""
-    if path:
-        env.cr.execute(SQL("SELECT set_config('g2p_br.path', %s, true)", path))
-    if reason is not None:
-        env.cr.execute(SQL("SELECT set_config('g2p_br.reason', %s, true)", reason))
+@contextmanager
+def audit_context(env, path=None, reason=None):
+    """Tell the history triggers (see g2p.br.history) where the changes made in
+    this block come from (``ui``, ``api``, ``import``, ``job``, ``cron``) and
+    why: transaction-local PostgreSQL settings that no client can set, restored
+    when the block ends."""
+    settings = {"g2p_br.path": path, "g2p_br.reason": reason}
+    settings = {name: value for name, value in settings.items() if value is not None}
+    previous = {}
+    for name, value in settings.items():
+        env.cr.execute(
+            SQL(
+                "SELECT current_setting(%s, true), set_config(%s, %s, true)",
+                name,
+                name,
+                value,
+            )
+        )
+        previous[name] = env.cr.fetchone()[0] or ""
+    try:
+        yield
+        # the triggers fire when the changes are written
+        env.flush_all()
+    finally:
+        for name, value in previous.items():
+            env.cr.execute(SQL("SELECT set_config(%s, %s, true)", name, value))
 
 
 def create_immutable_link_function(cr):

@@ -1,10 +1,11 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 from odoo.addons.queue_job.job import identity_exact
 from odoo.addons.queue_job.utils import must_run_without_delay
 
-from ..utils import set_audit_context
+from ..utils import audit_context
 
 BULK_THRESHOLD_PARAM = "g2p_beneficiary_registry.bulk_async_threshold"
 DEFAULT_BULK_THRESHOLD = 10000
@@ -60,6 +61,13 @@ class G2pBrBulkOperationMixin(models.AbstractModel):
         self.check_access_rights("write")
         self.check_access_rule("write")
 
+    def _count_sql(self, from_where):
+        """COUNT(*) of a ``FROM ... WHERE ...`` fragment: the size of a bulk
+        operation, counted with the condition the operation runs."""
+        self.env.flush_all()
+        self.env.cr.execute(SQL("SELECT COUNT(*) %s", from_where))
+        return self.env.cr.fetchone()[0]
+
     def _run_bulk(self, method, size, description):
         """Call ``self.<method>()`` now, or enqueue it when ``size`` rows are
         above the threshold. Return the method's result, or the job."""
@@ -102,7 +110,7 @@ class G2pBrBulkOperationMixin(models.AbstractModel):
 
     def _run_bulk_job(self, method):
         """Entry point of the queue job: the operation itself, then unmark busy."""
-        set_audit_context(self.env, path="job")
-        result = getattr(self, method)()
+        with audit_context(self.env, path="job"):
+            result = getattr(self, method)()
         self.busy_job_uuid = False
         return str(result)

@@ -5,16 +5,15 @@ from odoo.tools import SQL
 from ..utils import (
     APPROVER_GROUP,
     MANAGER_GROUP,
+    audit_context,
     check_group,
     check_transitions,
-    create_immutable_link_function,
     count_by,
+    create_immutable_link_function,
     guard_create,
     guard_write,
-    set_audit_context,
     workflow,
 )
-from .entitlement import TOTAL_FIELDS
 
 CYCLE_TRANSITIONS = {
     "draft": {"to_approve", "cancelled"},
@@ -157,9 +156,7 @@ class G2pBrCycle(models.Model):
         self._check_state("draft")
         self.program_id._check_active()
         self._check_bulk_access("g2p.br.entitlement", "create")
-        size = self.env["g2p.br.program.membership"].search_count(
-            [("program_id", "=", self.program_id.id), ("state", "=", "enrolled")]
-        )
+        size = self._count_sql(self.env["g2p.br.entitlement"]._generatable_sql(self))
         return self._run_bulk(
             "_generate_entitlements", size, _("Generate entitlements")
         )
@@ -194,11 +191,10 @@ class G2pBrCycle(models.Model):
             raise UserError(_("Give the reason why the entitlements are rejected."))
         self._check_state("to_approve")
         self._check_can_approve()
-        set_audit_context(self.env, reason=reason)
-        Entitlement = self.env["g2p.br.entitlement"]
-        rejected = Entitlement._bulk_set_state(
-            self, "pending_approval", "rejected", {"rejection_reason": reason}
-        )
+        with audit_context(self.env, reason=reason):
+            rejected = self.env["g2p.br.entitlement"]._bulk_set_state(
+                self, "pending_approval", "rejected", {"rejection_reason": reason}
+            )
         workflow(self).write({"state": "draft"})
         self.message_post(
             body=_("%(n)s entitlements rejected: %(reason)s", n=rejected, reason=reason)
@@ -216,9 +212,7 @@ class G2pBrCycle(models.Model):
                 )
             )
         self._check_bulk_access("g2p.br.disbursement", "create")
-        size = self.env["g2p.br.entitlement"].search_count(
-            [("cycle_id", "=", self.id), ("state", "=", "approved")]
-        )
+        size = self._count_sql(self.env["g2p.br.disbursement"]._disbursable_sql(self))
         return self._run_bulk("_create_disbursements", size, _("Create disbursements"))
 
     def action_mark_distributed(self):
@@ -300,55 +294,11 @@ class G2pBrCycle(models.Model):
             cycle.program_id._check_four_eyes(generators, cycle.name)
 
     def _generate_entitlements(self):
-        """One draft entitlement per member enrolled now, set-based.
-
-        The amount comes from the program's entitlement rule
-        (:meth:`g2p.br.program._entitlement_amount_sql`). Idempotent: a
-        beneficiary never gets two entitlements in one cycle."""
+        """One draft entitlement per member enrolled now (the rule lives in
+        :meth:`g2p.br.entitlement._generate_for_cycle`); post a summary."""
         self.ensure_one()
-        program = self.program_id
         self._check_bulk_access("g2p.br.entitlement", "create")
-        Entitlement = self.env["g2p.br.entitlement"]
-        Entitlement.flush_model()
-        self.env["g2p.br.program.membership"].flush_model()
-        value = program._entitlement_amount_sql("b")
-        is_cash = program.benefit_kind == "cash"
-        now = fields.Datetime.now()
-        # One INSERT ... SELECT for the whole cycle: per-record ORM creates
-        # would take hours at national scale.
-        self.env.cr.execute(
-            SQL(
-                """
-            INSERT INTO g2p_br_entitlement
-                (beneficiary_id, cycle_id, program_id, company_id, benefit_kind,
-                 amount, currency_id, quantity, item_id, valid_from, valid_until,
-                 state, disbursed_total, live_total, disbursement_status,
-                 create_uid, create_date, write_uid, write_date)
-            SELECT m.beneficiary_id, %(cycle)s, %(program)s, %(company)s, %(kind)s,
-                   %(amount)s, %(currency)s, %(quantity)s, %(item)s, %(start)s, %(end)s,
-                   'draft', 0, 0, 'not_started',
-                   %(uid)s, %(now)s, %(uid)s, %(now)s
-              FROM g2p_br_program_membership m
-              JOIN g2p_br_beneficiary b ON b.id = m.beneficiary_id AND b.active
-             WHERE m.program_id = %(program)s AND m.state = 'enrolled'
-            ON CONFLICT (beneficiary_id, cycle_id) DO NOTHING
-            """,
-                cycle=self.id,
-                program=program.id,
-                company=program.company_id.id,
-                kind=program.benefit_kind,
-                amount=value if is_cash else SQL("0"),
-                quantity=SQL("0") if is_cash else value,
-                currency=program.currency_id.id,
-                item=program.item_id.id or None,
-                start=self.start_date,
-                end=self.end_date,
-                uid=self.env.uid,
-                now=now,
-            )
-        )
-        created = self.env.cr.rowcount
-        Entitlement.invalidate_model()
+        created = self.env["g2p.br.entitlement"]._generate_for_cycle(self)
         if created:
             workflow(self).write({"generated_by_id": self.env.uid})
         self.message_post(
@@ -375,62 +325,12 @@ class G2pBrCycle(models.Model):
         return {"approved": approved}
 
     def _create_disbursements(self):
-        """A pending disbursement of the remainder of each approved entitlement
-        that has none in flight, set-based. Idempotent."""
+        """A pending disbursement of the remainder of each disbursable
+        entitlement (the rule lives in
+        :meth:`g2p.br.disbursement._create_for_cycle`); post a summary."""
         self.ensure_one()
         self._check_bulk_access("g2p.br.disbursement", "create")
-        Disbursement = self.env["g2p.br.disbursement"]
-        Entitlement = self.env["g2p.br.entitlement"]
-        Disbursement.flush_model()
-        Entitlement.flush_model()
-        now = fields.Datetime.now()
-        is_cash = self.program_id.benefit_kind == "cash"
-        channel = self.program_id.default_channel
-        if not is_cash and channel not in ("in_kind", "voucher"):
-            channel = "in_kind"
-        # One INSERT ... SELECT; its statement trigger (g2p.br.disbursement)
-        # refreshes the totals of the entitlements it touched and PostgreSQL
-        # checks that they are not over-disbursed.
-        self.env.cr.execute(
-            SQL(
-                """
-            WITH created AS (
-                INSERT INTO g2p_br_disbursement
-                    (entitlement_id, beneficiary_id, program_id, cycle_id, company_id,
-                     benefit_kind, reference, amount, quantity, currency_id, channel,
-                     status, pending_at, status_time,
-                     create_uid, create_date, write_uid, write_date)
-                SELECT e.id, e.beneficiary_id, e.program_id, e.cycle_id, e.company_id,
-                       e.benefit_kind,
-                       'BR-' || e.id || '-' || (
-                           SELECT COUNT(*) + 1 FROM g2p_br_disbursement p
-                            WHERE p.entitlement_id = e.id),
-                       %(amount)s, %(quantity)s, e.currency_id, %(channel)s,
-                       'pending', %(now)s, %(now)s,
-                       %(uid)s, %(now)s, %(uid)s, %(now)s
-                  FROM g2p_br_entitlement e
-                 WHERE e.cycle_id = %(cycle)s AND e.state = 'approved'
-                   AND e.remaining > 0
-                   AND NOT EXISTS (
-                       SELECT 1 FROM g2p_br_disbursement d
-                        WHERE d.entitlement_id = e.id
-                          AND d.status IN ('pending', 'sent'))
-                ON CONFLICT (reference) DO NOTHING
-                RETURNING entitlement_id
-            )
-            SELECT COUNT(*) FROM created
-            """,
-                amount=SQL("e.remaining") if is_cash else SQL("0"),
-                quantity=SQL("0") if is_cash else SQL("e.remaining"),
-                channel=channel,
-                now=now,
-                uid=self.env.uid,
-                cycle=self.id,
-            )
-        )
-        created = self.env.cr.fetchone()[0]
-        Entitlement.invalidate_model(TOTAL_FIELDS)
-        Disbursement.invalidate_model()
+        created = self.env["g2p.br.disbursement"]._create_for_cycle(self)
         self.message_post(body=_("%s disbursements created.", created))
         return {"created": created}
 

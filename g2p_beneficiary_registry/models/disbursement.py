@@ -10,6 +10,7 @@ from odoo.tools import SQL, mute_logger
 
 from ..utils import (
     MANAGER_GROUP,
+    audit_context,
     check_group,
     check_transitions,
     create_immutable_link_function,
@@ -17,7 +18,6 @@ from ..utils import (
     guard_write,
     in_workflow,
     iso,
-    set_audit_context,
     workflow,
 )
 from .entitlement import TOTAL_FIELDS
@@ -114,29 +114,31 @@ END $$;
 """
 
     return f"""
-{function(
-    "g2p_br_disbursement_after_insert",
-    "SELECT entitlement_id FROM new_rows",
-    LIVE_UNDER_APPROVED_SQL.format(states="'approved'"),
-)}
+{
+        function(
+            "g2p_br_disbursement_after_insert",
+            "SELECT entitlement_id FROM new_rows",
+            LIVE_UNDER_APPROVED_SQL.format(states="'approved'"),
+        )
+    }
 DROP TRIGGER IF EXISTS g2p_br_disbursement_after_insert ON g2p_br_disbursement;
 CREATE TRIGGER g2p_br_disbursement_after_insert AFTER INSERT ON g2p_br_disbursement
     REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION g2p_br_disbursement_after_insert();
-{function(
-    "g2p_br_disbursement_after_update",
-    "SELECT n.entitlement_id FROM new_rows n JOIN old_rows o ON o.id = n.id"
-    " WHERE (n.status, n.amount, n.quantity)"
-    " IS DISTINCT FROM (o.status, o.amount, o.quantity)",
-    LIVE_UNDER_APPROVED_SQL.format(states="'approved', 'expired'"),
-)}
+{
+        function(
+            "g2p_br_disbursement_after_update",
+            "SELECT n.entitlement_id FROM new_rows n JOIN old_rows o ON o.id = n.id"
+            " WHERE (n.status, n.amount, n.quantity)"
+            " IS DISTINCT FROM (o.status, o.amount, o.quantity)",
+            LIVE_UNDER_APPROVED_SQL.format(states="'approved', 'expired'"),
+        )
+    }
 DROP TRIGGER IF EXISTS g2p_br_disbursement_after_update ON g2p_br_disbursement;
 CREATE TRIGGER g2p_br_disbursement_after_update AFTER UPDATE ON g2p_br_disbursement
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION g2p_br_disbursement_after_update();
-{function(
-    "g2p_br_disbursement_after_delete", "SELECT entitlement_id FROM old_rows"
-)}
+{function("g2p_br_disbursement_after_delete", "SELECT entitlement_id FROM old_rows")}
 DROP TRIGGER IF EXISTS g2p_br_disbursement_after_delete ON g2p_br_disbursement;
 CREATE TRIGGER g2p_br_disbursement_after_delete AFTER DELETE ON g2p_br_disbursement
     REFERENCING OLD TABLE AS old_rows
@@ -292,8 +294,9 @@ class G2pBrDisbursement(models.Model):
                 )
             now = fields.Datetime.now()
             vals.update(status="pending", pending_at=now, status_time=now)
-            if entitlement.benefit_kind == "in_kind":
-                vals.setdefault("channel", "in_kind")
+            vals["channel"] = self._channel_for(
+                entitlement.program_id, vals.get("channel")
+            )
         # the triggers read the entitlements: write their pending changes first
         self.env["g2p.br.entitlement"].flush_model()
         with self._over_disbursement_refused():
@@ -351,8 +354,8 @@ class G2pBrDisbursement(models.Model):
         self._set_status("failed", failure_reason=reason)
 
     def action_reverse(self, reason=None):
-        set_audit_context(self.env, reason=reason or "")
-        self._set_status("reversed")
+        with audit_context(self.env, reason=reason or ""):
+            self._set_status("reversed")
 
     # ------------------------------------------------------------------
     # Business methods
@@ -397,6 +400,82 @@ class G2pBrDisbursement(models.Model):
         if status == "paid":
             workflow(self.filtered(lambda d: not d.sent_at)).write({"sent_at": when})
         workflow(self).write(values)
+
+    # ------------------------------------------------------------------
+    # Set-based creation (the cycle's button calls it)
+    # ------------------------------------------------------------------
+    @api.model
+    def _channel_for(self, program, channel=None):
+        """The channel of a disbursement of ``program``: in-kind benefits go
+        in kind or by voucher, whatever the program's default."""
+        channel = channel or program.default_channel
+        if program.benefit_kind == "in_kind" and channel not in ("in_kind", "voucher"):
+            return "in_kind"
+        return channel
+
+    @api.model
+    def _disbursable_sql(self, cycle):
+        """FROM/WHERE of the entitlements ``e`` of ``cycle`` that get a
+        disbursement: approved, with a remainder, and none in flight. Used by
+        the creation, its size and its preview."""
+        return SQL(
+            """
+              FROM g2p_br_entitlement e
+             WHERE e.cycle_id = %(cycle)s AND e.state = 'approved'
+               AND e.remaining > 0
+               AND NOT EXISTS (
+                   SELECT 1 FROM g2p_br_disbursement p
+                    WHERE p.entitlement_id = e.id AND p.status IN ('pending', 'sent'))
+            """,
+            cycle=cycle.id,
+        )
+
+    @api.model
+    def _create_for_cycle(self, cycle):
+        """A pending disbursement of the remainder of each entitlement of
+        :meth:`_disbursable_sql`, in one INSERT ... SELECT. Its statement
+        trigger refreshes the entitlements' totals and PostgreSQL checks that
+        none is over-disbursed (the guards of :meth:`create`). Idempotent.
+        Returns the number created."""
+        self.flush_model()
+        self.env["g2p.br.entitlement"].flush_model()
+        now = fields.Datetime.now()
+        is_cash = cycle.program_id.benefit_kind == "cash"
+        self.env.cr.execute(
+            SQL(
+                """
+            WITH created AS (
+                INSERT INTO g2p_br_disbursement
+                    (entitlement_id, beneficiary_id, program_id, cycle_id, company_id,
+                     benefit_kind, reference, amount, quantity, currency_id, channel,
+                     status, pending_at, status_time,
+                     create_uid, create_date, write_uid, write_date)
+                SELECT e.id, e.beneficiary_id, e.program_id, e.cycle_id, e.company_id,
+                       e.benefit_kind,
+                       'BR-' || e.id || '-' || (
+                           SELECT COUNT(*) + 1 FROM g2p_br_disbursement p
+                            WHERE p.entitlement_id = e.id),
+                       %(amount)s, %(quantity)s, e.currency_id, %(channel)s,
+                       'pending', %(now)s, %(now)s,
+                       %(uid)s, %(now)s, %(uid)s, %(now)s
+                %(disbursable)s
+                ON CONFLICT (reference) DO NOTHING
+                RETURNING entitlement_id
+            )
+            SELECT COUNT(*) FROM created
+            """,
+                amount=SQL("e.remaining") if is_cash else SQL("0"),
+                quantity=SQL("0") if is_cash else SQL("e.remaining"),
+                channel=self._channel_for(cycle.program_id),
+                now=now,
+                uid=self.env.uid,
+                disbursable=self._disbursable_sql(cycle),
+            )
+        )
+        created = self.env.cr.fetchone()[0]
+        self.env["g2p.br.entitlement"].invalidate_model(TOTAL_FIELDS)
+        self.invalidate_model()
+        return created
 
     @api.model
     def apply_status_updates(self, items, validate_only=False):

@@ -1,10 +1,11 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..utils import (
     APPROVER_GROUP,
     MANAGER_GROUP,
+    audit_context,
     check_group,
     check_transitions,
     create_immutable_link_function,
@@ -12,7 +13,6 @@ from ..utils import (
     guard_write,
     in_workflow,
     iso,
-    set_audit_context,
     workflow,
 )
 
@@ -214,8 +214,10 @@ class G2pBrEntitlement(models.Model):
         ),
         (
             "not_over_disbursed",
-            "CHECK(live_total <= CASE WHEN benefit_kind = 'cash' THEN amount"
-            " ELSE quantity END + 0.001)",
+            (
+                "CHECK(live_total <= CASE WHEN benefit_kind = 'cash' THEN amount"
+                " ELSE quantity END + 0.001)"
+            ),
             "Disbursements would exceed the entitlement.",
         ),
     ]
@@ -284,6 +286,8 @@ class G2pBrEntitlement(models.Model):
         guard_write(self, vals)
         if "state" in vals:
             self._check_transition(vals["state"])
+            if vals["state"] not in ("approved", "expired"):
+                self._check_no_live_disbursement()
         if {"amount", "quantity", "benefit_kind"} & set(vals) and self.filtered(
             lambda e: e.state != "draft"
         ):
@@ -329,29 +333,32 @@ class G2pBrEntitlement(models.Model):
         self._check_can_approve()
         if not reason:
             raise UserError(_("Give the reason why the entitlements are rejected."))
-        set_audit_context(self.env, reason=reason)
-        workflow(self).write({"state": "rejected", "rejection_reason": reason})
+        with audit_context(self.env, reason=reason):
+            workflow(self).write({"state": "rejected", "rejection_reason": reason})
 
     def action_cancel(self, reason=None):
         check_group(self.env, MANAGER_GROUP, _("Cancelling entitlements"))
-        in_flight = self.filtered(
-            lambda e: e.disbursement_status not in ("not_started", "failed")
-        )
-        if in_flight:
-            raise UserError(
-                _(
-                    "%s has disbursements; it cannot be cancelled.",
-                    in_flight[0].display_name,
-                )
-            )
-        set_audit_context(self.env, reason=reason or "")
-        workflow(self).write({"state": "cancelled"})
+        with audit_context(self.env, reason=reason or ""):
+            workflow(self).write({"state": "cancelled"})
 
     # ------------------------------------------------------------------
     # Business methods
     # ------------------------------------------------------------------
     def _check_transition(self, new_state):
         check_transitions(self, new_state, ENTITLEMENT_TRANSITIONS)
+
+    def _check_no_live_disbursement(self):
+        """An entitlement with pending, sent or paid disbursements stays
+        approved (PostgreSQL refuses it too, g2p_br_entitlement_leaves_approved)."""
+        live = self.filtered(lambda e: e.live_total)
+        if live:
+            raise UserError(
+                _(
+                    "%s has disbursements; it cannot be cancelled or rejected. A "
+                    "wrong payment is reversed first.",
+                    live[0].display_name,
+                )
+            )
 
     @api.model
     def _check_enrolled(self, vals_list):
@@ -415,7 +422,9 @@ class G2pBrEntitlement(models.Model):
         self.flush_model()
         values = dict(values or {})
         if to_state == "approved":
-            values.update(approved_by_id=self.env.uid, approved_at=fields.Datetime.now())
+            values.update(
+                approved_by_id=self.env.uid, approved_at=fields.Datetime.now()
+            )
         extra = SQL(", ").join(
             SQL("%s = %s", SQL.identifier(name), value)
             for name, value in sorted(values.items())
@@ -442,6 +451,75 @@ class G2pBrEntitlement(models.Model):
         )
         return count
 
+    # ------------------------------------------------------------------
+    # Set-based generation (the cycle's button calls it)
+    # ------------------------------------------------------------------
+    @api.model
+    def _generatable_sql(self, cycle):
+        """FROM/WHERE of the members ``m`` (beneficiaries ``b``) of the cycle's
+        program who get an entitlement: enrolled now, active, without one in
+        the cycle. Used by the generation, its size and its preview."""
+        return SQL(
+            """
+              FROM g2p_br_program_membership m
+              JOIN g2p_br_beneficiary b ON b.id = m.beneficiary_id AND b.active
+             WHERE m.program_id = %(program)s AND m.state = 'enrolled'
+               AND NOT EXISTS (SELECT 1 FROM g2p_br_entitlement o
+                                WHERE o.beneficiary_id = m.beneficiary_id
+                                  AND o.cycle_id = %(cycle)s)
+            """,
+            program=cycle.program_id.id,
+            cycle=cycle.id,
+        )
+
+    @api.model
+    def _generate_for_cycle(self, cycle):
+        """One draft entitlement per member of :meth:`_generatable_sql`, in one
+        INSERT ... SELECT (per-record creates would take hours at national
+        scale); the value comes from the program's entitlement rule
+        (:meth:`g2p.br.program._entitlement_amount_sql`). Idempotent: a
+        beneficiary never gets two entitlements in one cycle. Returns the
+        number created."""
+        program = cycle.program_id
+        self.flush_model()
+        self.env["g2p.br.program.membership"].flush_model()
+        value = program._entitlement_amount_sql("b")
+        is_cash = program.benefit_kind == "cash"
+        now = fields.Datetime.now()
+        self.env.cr.execute(
+            SQL(
+                """
+            INSERT INTO g2p_br_entitlement
+                (beneficiary_id, cycle_id, program_id, company_id, benefit_kind,
+                 amount, currency_id, quantity, item_id, valid_from, valid_until,
+                 state, disbursed_total, live_total, disbursement_status,
+                 create_uid, create_date, write_uid, write_date)
+            SELECT m.beneficiary_id, %(cycle)s, %(program)s, %(company)s, %(kind)s,
+                   %(amount)s, %(currency)s, %(quantity)s, %(item)s, %(start)s, %(end)s,
+                   'draft', 0, 0, 'not_started',
+                   %(uid)s, %(now)s, %(uid)s, %(now)s
+            %(generatable)s
+            ON CONFLICT (beneficiary_id, cycle_id) DO NOTHING
+            """,
+                cycle=cycle.id,
+                program=program.id,
+                company=program.company_id.id,
+                kind=program.benefit_kind,
+                amount=value if is_cash else SQL("0"),
+                quantity=SQL("0") if is_cash else value,
+                currency=program.currency_id.id,
+                item=program.item_id.id or None,
+                start=cycle.start_date,
+                end=cycle.end_date,
+                uid=self.env.uid,
+                now=now,
+                generatable=self._generatable_sql(cycle),
+            )
+        )
+        created = self.env.cr.rowcount
+        self.invalidate_model()
+        return created
+
     @api.model
     def _refresh_disbursement_totals(self, entitlement_ids=None, cycle_ids=None):
         """Recompute the totals from the disbursements (the triggers do it on
@@ -467,22 +545,22 @@ class G2pBrEntitlement(models.Model):
     def _cron_expire_entitlements(self):
         """Approved entitlements past their validity expire, unless they are
         fully disbursed or have a disbursement in flight."""
-        set_audit_context(self.env, path="cron")
-        self.flush_model()
-        self.env.cr.execute(
-            SQL(
-                """
-            UPDATE g2p_br_entitlement
-               SET state = 'expired', write_uid = %(uid)s, write_date = %(now)s
-             WHERE state = 'approved' AND valid_until < %(today)s
-               AND disbursement_status NOT IN ('fully_disbursed', 'in_progress')
-            """,
-                uid=self.env.uid,
-                now=fields.Datetime.now(),
-                today=fields.Date.context_today(self),
+        with audit_context(self.env, path="cron"):
+            self.flush_model()
+            self.env.cr.execute(
+                SQL(
+                    """
+                UPDATE g2p_br_entitlement
+                   SET state = 'expired', write_uid = %(uid)s, write_date = %(now)s
+                 WHERE state = 'approved' AND valid_until < %(today)s
+                   AND disbursement_status NOT IN ('fully_disbursed', 'in_progress')
+                """,
+                    uid=self.env.uid,
+                    now=fields.Datetime.now(),
+                    today=fields.Date.context_today(self),
+                )
             )
-        )
-        expired = self.env.cr.rowcount
+            expired = self.env.cr.rowcount
         self.invalidate_model(["state", "write_uid", "write_date"])
         return expired
 

@@ -31,10 +31,16 @@ HISTORY_INSERT = """
       FROM {moved}
 """
 PARENTS = {
-    "entitlement": ("JOIN g2p_br_cycle p ON p.id = n.cycle_id", "n.cycle_id",
-                    "n.benefit_kind"),
-    "disbursement": ("JOIN g2p_br_entitlement p ON p.id = n.entitlement_id",
-                     "p.cycle_id", "p.benefit_kind"),
+    "entitlement": (
+        "JOIN g2p_br_cycle p ON p.id = n.cycle_id",
+        "n.cycle_id",
+        "n.benefit_kind",
+    ),
+    "disbursement": (
+        "JOIN g2p_br_entitlement p ON p.id = n.entitlement_id",
+        "p.cycle_id",
+        "p.benefit_kind",
+    ),
 }
 
 
@@ -49,8 +55,10 @@ def _history_trigger(table, kind, state, event, own_reason, extra_ids=""):
         )
     else:
         moved, from_state, referencing = (
-            f"new_rows n JOIN old_rows o ON o.id = n.id {parent}"
-            f" WHERE o.{state} IS DISTINCT FROM n.{state}",
+            (
+                f"new_rows n JOIN old_rows o ON o.id = n.id {parent}"
+                f" WHERE o.{state} IS DISTINCT FROM n.{state}"
+            ),
             f"o.{state}",
             "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
         )
@@ -77,29 +85,31 @@ CREATE TRIGGER {name} AFTER {event} ON {table} {referencing}
 """
 
 
-HISTORY_TRIGGERS = "".join(
-    [
-        _history_trigger(
-            "g2p_br_entitlement",
-            "entitlement",
-            "state",
-            event,
-            "CASE WHEN n.state = 'rejected' THEN n.rejection_reason END",
-        )
-        for event in ("INSERT", "UPDATE")
-    ]
-    + [
-        _history_trigger(
-            "g2p_br_disbursement",
-            "disbursement",
-            "status",
-            event,
-            "CASE WHEN n.status = 'failed' THEN n.failure_reason END",
-            extra_ids="entitlement_id",
-        )
-        for event in ("INSERT", "UPDATE")
-    ]
-) + """
+HISTORY_TRIGGERS = (
+    "".join(
+        [
+            _history_trigger(
+                "g2p_br_entitlement",
+                "entitlement",
+                "state",
+                event,
+                "CASE WHEN n.state = 'rejected' THEN n.rejection_reason END",
+            )
+            for event in ("INSERT", "UPDATE")
+        ]
+        + [
+            _history_trigger(
+                "g2p_br_disbursement",
+                "disbursement",
+                "status",
+                event,
+                "CASE WHEN n.status = 'failed' THEN n.failure_reason END",
+                extra_ids="entitlement_id",
+            )
+            for event in ("INSERT", "UPDATE")
+        ]
+    )
+    + """
 CREATE OR REPLACE FUNCTION g2p_br_history_append_only() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -128,6 +138,7 @@ DROP TRIGGER IF EXISTS g2p_br_history_no_truncate ON g2p_br_history;
 CREATE TRIGGER g2p_br_history_no_truncate BEFORE TRUNCATE ON g2p_br_history
     FOR EACH STATEMENT EXECUTE FUNCTION g2p_br_history_append_only();
 """
+)
 
 
 class G2pBrHistory(models.Model):

@@ -222,7 +222,9 @@ class G2pBrProgram(models.Model):
         self._check_bulk_access("g2p.br.program.membership", "create")
         return self._run_bulk(
             "_enroll_eligible",
-            self._count_eligible(),
+            self._count_sql(
+                self.env["g2p.br.program.membership"]._new_eligible_sql(self)
+            ),
             _("Enroll eligible beneficiaries"),
         )
 
@@ -419,74 +421,16 @@ class G2pBrProgram(models.Model):
         try:
             yield
         finally:
-            cr.execute(SQL("SELECT set_config('statement_timeout', %s, true)", previous))
+            cr.execute(
+                SQL("SELECT set_config('statement_timeout', %s, true)", previous)
+            )
 
     def _enroll_eligible(self):
-        """Enroll every eligible beneficiary not enrolled yet, set-based.
-
-        New memberships are inserted as enrolled; draft memberships of eligible
-        beneficiaries are enrolled and those of ineligible ones become
-        not_eligible. Exited, paused and not_eligible memberships are left to
-        :meth:`verify_eligibility` and to the program manager. Idempotent.
-        """
+        """Enroll every eligible beneficiary not enrolled yet (the rule lives in
+        :meth:`g2p.br.program.membership._enroll_eligible`); post a summary."""
         self.ensure_one()
         self._check_bulk_access("g2p.br.program.membership", "create")
-        Membership = self.env["g2p.br.program.membership"]
-        Membership.flush_model()
-        eligible = self._eligible_subquery()
-        today = fields.Date.context_today(self)
-        now = fields.Datetime.now()
-        cr = self.env.cr
-        # One INSERT ... SELECT instead of one ORM create per beneficiary:
-        # the ORM would take hours for a million members.
-        cr.execute(
-            SQL(
-                """
-            INSERT INTO g2p_br_program_membership
-                (beneficiary_id, program_id, company_id, state, enrollment_date,
-                 create_uid, create_date, write_uid, write_date)
-            SELECT b.id, %(program)s, %(company)s, 'enrolled', %(today)s,
-                   %(uid)s, %(now)s, %(uid)s, %(now)s
-              FROM g2p_br_beneficiary b
-             WHERE b.id IN %(eligible)s
-            ON CONFLICT (beneficiary_id, program_id) DO NOTHING
-            """,
-                program=self.id,
-                company=self.company_id.id,
-                today=today,
-                uid=self.env.uid,
-                now=now,
-                eligible=eligible,
-            )
-        )
-        created = cr.rowcount
-        eligible_member = self._eligible_condition(SQL("m.beneficiary_id"))
-        cr.execute(
-            SQL(
-                """
-            UPDATE g2p_br_program_membership m
-               SET state = CASE WHEN %(eligible)s THEN 'enrolled'
-                                ELSE 'not_eligible' END,
-                   enrollment_date = CASE WHEN %(eligible)s
-                                          THEN %(today)s ELSE m.enrollment_date END,
-                   write_uid = %(uid)s, write_date = %(now)s
-             WHERE m.program_id = %(program)s AND m.state = 'draft'
-            RETURNING m.state
-            """,
-                program=self.id,
-                today=today,
-                uid=self.env.uid,
-                now=now,
-                eligible=eligible_member,
-            )
-        )
-        from_draft = [row[0] for row in cr.fetchall()]
-        Membership.invalidate_model()
-        summary = {
-            "created": created,
-            "enrolled_from_draft": from_draft.count("enrolled"),
-            "draft_not_eligible": from_draft.count("not_eligible"),
-        }
+        summary = self.env["g2p.br.program.membership"]._enroll_eligible(self)
         self.message_post(
             body=_(
                 "Enroll eligible: %(created)s new members enrolled, %(enrolled)s draft "
@@ -499,78 +443,30 @@ class G2pBrProgram(models.Model):
         return summary
 
     def verify_eligibility(self, beneficiary_ids=None):
-        """Re-check eligibility of the program's members, set-based.
-
-        Enrolled members no longer eligible become not_eligible; not_eligible
-        members eligible again are enrolled. Paused, exited and draft
-        memberships are not touched. ``beneficiary_ids`` limits the check to
-        those beneficiaries (e.g. the ones a sync changed). Idempotent.
-        """
+        """Re-check the members' eligibility (the rule lives in
+        :meth:`g2p.br.program.membership._verify_eligibility`); post a summary.
+        ``beneficiary_ids`` limits the check to those beneficiaries."""
         self.ensure_one()
-        Membership = self.env["g2p.br.program.membership"]
         self._check_bulk_access("g2p.br.program.membership", "write")
-        Membership.flush_model()
-        self.env["g2p.br.beneficiary"].flush_model()
-        eligible = self._eligible_condition(SQL("m.beneficiary_id"))
-        scope = SQL()
-        if beneficiary_ids is not None:
-            scope = SQL("AND m.beneficiary_id IN %s", tuple(beneficiary_ids) or (None,))
-        cr = self.env.cr
-        now = fields.Datetime.now()
-        # Set-based state moves; the allowed source states are in the WHERE.
-        cr.execute(
-            SQL(
-                """
-            UPDATE g2p_br_program_membership m
-               SET state = 'not_eligible', write_uid = %(uid)s, write_date = %(now)s
-             WHERE m.program_id = %(program)s AND m.state = 'enrolled' %(scope)s
-               AND NOT %(eligible)s
-            """,
-                program=self.id,
-                uid=self.env.uid,
-                now=now,
-                eligible=eligible,
-                scope=scope,
-            )
+        summary = self.env["g2p.br.program.membership"]._verify_eligibility(
+            self, beneficiary_ids
         )
-        lost = cr.rowcount
-        cr.execute(
-            SQL(
-                """
-            UPDATE g2p_br_program_membership m
-               SET state = 'enrolled', write_uid = %(uid)s, write_date = %(now)s,
-                   enrollment_date = COALESCE(m.enrollment_date, %(today)s)
-             WHERE m.program_id = %(program)s AND m.state = 'not_eligible' %(scope)s
-               AND %(eligible)s
-            """,
-                program=self.id,
-                uid=self.env.uid,
-                now=now,
-                eligible=eligible,
-                scope=scope,
-                today=fields.Date.context_today(self),
-            )
-        )
-        regained = cr.rowcount
-        Membership.invalidate_model()
-        summary = {"not_eligible": lost, "enrolled": regained}
-        if lost or regained or beneficiary_ids is None:
+        if summary["not_eligible"] or summary["enrolled"] or beneficiary_ids is None:
             self.message_post(
                 body=_(
                     "Eligibility verified: %(lost)s members no longer eligible, "
                     "%(regained)s members eligible again.",
-                    lost=lost,
-                    regained=regained,
+                    lost=summary["not_eligible"],
+                    regained=summary["enrolled"],
                 )
             )
         return summary
 
     def _entitlement_amount_sql(self, beneficiary_alias="b"):
-        """SQL expression of the amount (or quantity) one beneficiary is entitled
-        to per cycle: base + per member x group size, capped.
-
-        Override this (and :meth:`_compute_entitlement_amount`) to change the
-        entitlement rule; the set-based generation uses this expression."""
+        """The entitlement rule: SQL expression of the amount (or quantity) one
+        beneficiary is entitled to per cycle: base + per member x group size,
+        capped. Override this to change the rule; the set-based generation and
+        :meth:`_compute_entitlement_amount` both use it."""
         self.ensure_one()
         size = SQL("COALESCE(%s.group_size, 0)", SQL.identifier(beneficiary_alias))
         amount = SQL("(%s + %s * %s)", self.base_amount, self.amount_per_member, size)
@@ -579,14 +475,17 @@ class G2pBrProgram(models.Model):
         return SQL("ROUND((%s)::numeric, 2)", amount)
 
     def _compute_entitlement_amount(self, beneficiary):
-        """Python twin of :meth:`_entitlement_amount_sql` for one beneficiary."""
+        """The amount :meth:`_entitlement_amount_sql` gives one beneficiary."""
         self.ensure_one()
-        amount = self.base_amount + self.amount_per_member * (
-            beneficiary.group_size or 0
+        beneficiary.flush_recordset(["group_size"])
+        self.env.cr.execute(
+            SQL(
+                "SELECT %s FROM g2p_br_beneficiary b WHERE b.id = %s",
+                self._entitlement_amount_sql("b"),
+                beneficiary.id,
+            )
         )
-        if self.max_amount:
-            amount = min(amount, self.max_amount)
-        return round(amount, 2)
+        return float(self.env.cr.fetchone()[0])
 
     def _create_next_cycle(self):
         """Create the cycle that follows the last one, from the frequency."""

@@ -186,6 +186,144 @@ class G2pBrProgramMembership(models.Model):
                     )
                 )
 
+    # ------------------------------------------------------------------
+    # Set-based enrollment (the program's buttons call these)
+    # ------------------------------------------------------------------
+    @api.model
+    def _new_eligible_sql(self, program):
+        """FROM/WHERE of the eligible beneficiaries of ``program`` that have no
+        membership yet: what enrollment inserts and its preview counts."""
+        return SQL(
+            """
+            FROM g2p_br_beneficiary b
+           WHERE b.id IN %(eligible)s
+             AND NOT EXISTS (SELECT 1 FROM g2p_br_program_membership o
+                              WHERE o.beneficiary_id = b.id
+                                AND o.program_id = %(program)s)
+            """,
+            eligible=program._eligible_subquery(),
+            program=program.id,
+        )
+
+    @api.model
+    def _verify_moves_sql(self, program, beneficiary_ids=None):
+        """(lost, regained): WHERE conditions on memberships ``m`` of ``program``
+        that are enrolled but no longer eligible, and not eligible but eligible
+        again; what verification updates and its preview counts."""
+        eligible = program._eligible_condition(SQL("m.beneficiary_id"))
+        scope = SQL("m.program_id = %s", program.id)
+        if beneficiary_ids is not None:
+            scope = SQL(
+                "%s AND m.beneficiary_id IN %s",
+                scope,
+                tuple(beneficiary_ids) or (None,),
+            )
+        return (
+            SQL("%s AND m.state = 'enrolled' AND NOT %s", scope, eligible),
+            SQL("%s AND m.state = 'not_eligible' AND %s", scope, eligible),
+        )
+
+    @api.model
+    def _enroll_eligible(self, program):
+        """Enroll every eligible beneficiary of ``program`` not enrolled yet,
+        set-based: new memberships are inserted as enrolled; draft memberships
+        of eligible beneficiaries are enrolled and those of ineligible ones
+        become not_eligible. Exited, paused and not_eligible memberships are
+        left to :meth:`_verify_eligibility` and to the program manager.
+        Idempotent."""
+        self.flush_model()
+        values = {
+            "program": program.id,
+            "today": fields.Date.context_today(self),
+            "uid": self.env.uid,
+            "now": fields.Datetime.now(),
+        }
+        cr = self.env.cr
+        # One INSERT ... SELECT instead of one ORM create per beneficiary:
+        # the ORM would take hours for a million members.
+        cr.execute(
+            SQL(
+                """
+            INSERT INTO g2p_br_program_membership
+                (beneficiary_id, program_id, company_id, state, enrollment_date,
+                 create_uid, create_date, write_uid, write_date)
+            SELECT b.id, %(program)s, %(company)s, 'enrolled', %(today)s,
+                   %(uid)s, %(now)s, %(uid)s, %(now)s
+            %(new)s
+            ON CONFLICT (beneficiary_id, program_id) DO NOTHING
+            """,
+                company=program.company_id.id,
+                new=self._new_eligible_sql(program),
+                **values,
+            )
+        )
+        created = cr.rowcount
+        eligible = program._eligible_condition(SQL("m.beneficiary_id"))
+        cr.execute(
+            SQL(
+                """
+            UPDATE g2p_br_program_membership m
+               SET state = CASE WHEN %(eligible)s THEN 'enrolled'
+                                ELSE 'not_eligible' END,
+                   enrollment_date = CASE WHEN %(eligible)s
+                                          THEN %(today)s ELSE m.enrollment_date END,
+                   write_uid = %(uid)s, write_date = %(now)s
+             WHERE m.program_id = %(program)s AND m.state = 'draft'
+            RETURNING m.state
+            """,
+                eligible=eligible,
+                **values,
+            )
+        )
+        from_draft = [row[0] for row in cr.fetchall()]
+        self.invalidate_model()
+        return {
+            "created": created,
+            "enrolled_from_draft": from_draft.count("enrolled"),
+            "draft_not_eligible": from_draft.count("not_eligible"),
+        }
+
+    @api.model
+    def _verify_eligibility(self, program, beneficiary_ids=None):
+        """Re-check eligibility of the members of ``program``, set-based:
+        enrolled members no longer eligible become not_eligible; not_eligible
+        members eligible again are enrolled (the allowed source states are in
+        the WHERE, see MEMBERSHIP_TRANSITIONS). Paused, exited and draft
+        memberships are not touched. Idempotent."""
+        self.flush_model()
+        self.env["g2p.br.beneficiary"].flush_model()
+        lost_where, regained_where = self._verify_moves_sql(program, beneficiary_ids)
+        values = {"uid": self.env.uid, "now": fields.Datetime.now()}
+        cr = self.env.cr
+        cr.execute(
+            SQL(
+                """
+            UPDATE g2p_br_program_membership m
+               SET state = 'not_eligible', write_uid = %(uid)s, write_date = %(now)s
+             WHERE %(where)s
+            """,
+                where=lost_where,
+                **values,
+            )
+        )
+        lost = cr.rowcount
+        cr.execute(
+            SQL(
+                """
+            UPDATE g2p_br_program_membership m
+               SET state = 'enrolled', write_uid = %(uid)s, write_date = %(now)s,
+                   enrollment_date = COALESCE(m.enrollment_date, %(today)s)
+             WHERE %(where)s
+            """,
+                where=regained_where,
+                today=fields.Date.context_today(self),
+                **values,
+            )
+        )
+        regained = cr.rowcount
+        self.invalidate_model()
+        return {"not_eligible": lost, "enrolled": regained}
+
     def _to_dict(self):
         self.ensure_one()
         return {

@@ -12,3 +12,4 @@ from . import test_tours
 from . import test_rpc_matrix
 from . import test_rpc_attacks
 from . import test_rpc_history
+from . import test_integrity

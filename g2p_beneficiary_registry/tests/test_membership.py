@@ -96,6 +96,7 @@ class TestMembership(BeneficiaryRegistryCase):
 
     def test_transition_matrix(self):
         """Every allowed move succeeds, every other one raises."""
+
         def move(membership, new):
             vals = {"state": new}
             if new == "exited":

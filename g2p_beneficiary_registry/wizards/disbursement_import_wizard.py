@@ -6,7 +6,7 @@ import io
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-from ..utils import set_audit_context
+from ..utils import audit_context
 
 # Largest report accepted in one import: a payment provider's report is split
 # into files of at most this many rows (the API takes batches of 1,000).
@@ -45,7 +45,9 @@ class G2pBrDisbursementImportWizard(models.TransientModel):
     _name = "g2p.br.disbursement.import.wizard"
     _description = "Import Disbursement Statuses"
 
-    csv_file = fields.Binary(string="CSV File")
+    # a column, not an attachment: the file is checked by _csv_content, with
+    # clear errors, not decoded by ir.attachment on the way in
+    csv_file = fields.Binary(string="CSV File", attachment=False)
     csv_filename = fields.Char(string="File Name")
     csv_text = fields.Text(
         string="Or Paste CSV",
@@ -72,6 +74,22 @@ class G2pBrDisbursementImportWizard(models.TransientModel):
     error_count = fields.Integer(string="Invalid Rows", readonly=True)
     applied_count = fields.Integer(string="Applied Rows", readonly=True)
     summary = fields.Text(readonly=True)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._check_text(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._check_text(vals)
+        return super().write(vals)
+
+    @api.model
+    def _check_text(self, vals):
+        """PostgreSQL cannot store a NUL character: say so before it tries."""
+        if "\x00" in (vals.get("csv_text") or ""):
+            raise UserError(_("The text holds NUL bytes: it is not CSV text."))
 
     # ------------------------------------------------------------------
     # Actions
@@ -120,10 +138,10 @@ class G2pBrDisbursementImportWizard(models.TransientModel):
             )
             return self._reopen()
         valid = [i for i, r in enumerate(results) if r["result"] != "error"]
-        set_audit_context(self.env, path="import")
-        applied = self.env["g2p.br.disbursement"].apply_status_updates(
-            [rows[i]["item"] for i in valid]
-        )
+        with audit_context(self.env, path="import"):
+            applied = self.env["g2p.br.disbursement"].apply_status_updates(
+                [rows[i]["item"] for i in valid]
+            )
         for index, result in zip(valid, applied, strict=True):
             results[index] = result
         count = sum(1 for r in applied if r["result"] == "applied")
@@ -212,9 +230,7 @@ class G2pBrDisbursementImportWizard(models.TransientModel):
         else:
             raise UserError(_("Choose a CSV file or paste its content."))
         if "\x00" in content:
-            raise UserError(
-                _("The file holds NUL bytes: it is not a CSV text file.")
-            )
+            raise UserError(_("The file holds NUL bytes: it is not a CSV text file."))
         return content
 
     def _max_rows(self):
