@@ -228,6 +228,12 @@ class RpcCase(BeneficiaryRegistryCase, HttpCase):
         cls.env.invalidate_all()
         cls.env.flush_all()
         cls._history_ids()
+        cls.fixture_beneficiaries = tuple(
+            cls.env["g2p.br.beneficiary"]
+            .with_context(active_test=False)
+            .search([("sr_id", "=like", "SR-%"), ("sr_id", "not like", "SR-DEMO-%")])
+            .ids
+        ) or (0,)
 
     @classmethod
     def _build_program(cls, program, ben, other_member, region):
@@ -335,12 +341,7 @@ class RpcCase(BeneficiaryRegistryCase, HttpCase):
         """A fingerprint of every BR row of the fixtures (and the highest id of
         each table): equal before and after a refused call."""
         programs = (self.program_a.id, self.program_b.id)
-        beneficiaries = tuple(
-            self.env["g2p.br.beneficiary"]
-            .with_context(active_test=False)
-            .search([("sr_id", "=like", "SR-%"), ("sr_id", "not like", "SR-DEMO-%")])
-            .ids
-        ) or (0,)
+        beneficiaries = self.fixture_beneficiaries
         tables = [
             ("g2p_br_program", "t.id IN %(p)s"),
             ("g2p_br_program_res_users_rel", "t.program_id IN %(p)s"),
@@ -352,7 +353,7 @@ class RpcCase(BeneficiaryRegistryCase, HttpCase):
             ("g2p_br_beneficiary_identifier", "t.beneficiary_id IN %(b)s"),
         ]
         if HISTORY in self.env:
-            tables.append((self.env[HISTORY]._table, "TRUE"))
+            tables.append((self.env[HISTORY]._table, "t.program_id IN %(p)s"))
         parts = []
         for table, where in tables:
             order = "t::text" if table.endswith("_rel") else "t.id"
@@ -470,8 +471,13 @@ class RpcCase(BeneficiaryRegistryCase, HttpCase):
         try:
             before = baseline if baseline is not None else self.snapshot()
             result = call()
-            unchanged = self.snapshot() == before
-            violations = money_invariant_violations(self.env.cr)
+            outcome = result[1] if isinstance(result, tuple) else result
+            if getattr(outcome, "ok", True):
+                # allowed: the money invariants still hold
+                unchanged, violations = None, money_invariant_violations(self.env.cr)
+            else:
+                # refused: nothing changed (so the invariants are as before)
+                unchanged, violations = self.snapshot() == before, []
         finally:
             self.env.cr.execute("ROLLBACK TO SAVEPOINT rpc_check")
             self.env.cr.execute("RELEASE SAVEPOINT rpc_check")
