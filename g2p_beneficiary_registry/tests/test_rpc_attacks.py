@@ -197,6 +197,73 @@ class TestRpcFindings(RpcCase):
                 "a manager created a program without four_eyes",
             )
 
+    def test_four_eyes_on_every_path(self):
+        """Issue #9 item 3: four-eyes per person on every path: the cycle
+        button, one entitlement's button, the confirmation wizard, a state
+        written directly, an entitlement added by hand."""
+        t = self.T["A"]
+        cycle = self.rec(CYCLE, "c_draft")
+        who = self.user_manager_approver
+        self.login(who)
+        self.assertAccepted(self.rpc(CYCLE, "action_generate_entitlements", [cycle.id]))
+        self.assertAccepted(self.rpc(CYCLE, "action_to_approve", [cycle.id]))
+        entitlement = cycle.entitlement_ids[:1]
+        confirm = self.rpc(CONFIRM, "create", {"operation": "cycle_approve_entitlements",
+                                               "cycle_id": cycle.id})
+        calls = [
+            ("generator approves the cycle", who, CYCLE, "action_approve_entitlements",
+             [cycle.id]),
+            ("generator approves one entitlement", who, ENT, "action_approve",
+             entitlement.ids),
+            ("generator approves by writing the state", who, ENT, "write",
+             entitlement.ids, {"state": "approved"}),
+            ("generator rejects their own entitlement", who, ENT, "action_reject",
+             entitlement.ids, "I changed my mind"),
+        ]
+        if confirm.ok:
+            calls.append(("generator approves through the confirmation wizard", who,
+                          CONFIRM, "action_confirm", [confirm.result]))
+        self.assertAllRefused(calls)
+        self.assertEqual(set(cycle.entitlement_ids.mapped("state")), {"pending_approval"})
+        # an entitlement added by hand to a to-approve cycle by one user is not
+        # approved by the same user, even if someone else generated the cycle
+        toapp = self.rec(CYCLE, "c_toapp")
+        self.login(who)
+        added = self.rpc(ENT, "create", {"cycle_id": toapp.id, "beneficiary_id": t["ben2"],
+                                        "amount": 100.0})
+        if added.ok:
+            self.rpc(ENT, "action_submit", [added.result])
+            self.assertAllRefused(
+                [("creator approves the entitlement they added", who, ENT,
+                  "action_approve", [added.result]),
+                 ("creator approves the cycle holding it", who, CYCLE,
+                  "action_approve_entitlements", [toapp.id])]
+            )
+
+    def test_entitlement_outside_the_membership(self):
+        """Issue #9 item 2: every entitlement has an enrolled membership of
+        its own program."""
+        a, b = self.T["A"], self.T["B"]
+        self.assertAllRefused(
+            [
+                ("entitlement for a draft member", "manager", ENT, "create",
+                 {"cycle_id": a["c_draft"], "beneficiary_id": a["newcomer"],
+                  "amount": 100.0}),
+                ("entitlement for a paused member", "manager", ENT, "create",
+                 {"cycle_id": a["c_draft"], "beneficiary_id": a["ben2"],
+                  "amount": 100.0}),
+                ("entitlement for a member of another program", "manager", ENT,
+                 "create", {"cycle_id": a["c_draft"], "beneficiary_id": b["ben"],
+                            "amount": 100.0}),
+                ("admin deletes a membership behind entitlements", "admin", MEMB,
+                 "unlink", [b["m_enrolled"]]),
+                ("admin deletes a program with payments", "admin", PROG, "unlink",
+                 [b["program"]]),
+                ("admin deletes a cycle with payments", "admin", CYCLE, "unlink",
+                 [b["c_paid"]]),
+            ]
+        )
+
     def test_finding_forged_audit_fields(self):
         """Issue #9: generated_by_id, approved_by_id, approved_at, a paid
         disbursement's reference and paid_at are writable over RPC."""
@@ -331,6 +398,11 @@ class TestRpcFindings(RpcCase):
         "[('group_id.membership_ids.program_id.code', '=', 'PB')]",
         "[('member_ids.entitlement_ids.state', '=', 'approved')]",
         "[('membership_ids.program_id.user_ids.login', '=', 'br_manager_b')]",
+        "[('identifier_ids.beneficiary_id.membership_ids.program_id.code', '=', 'PB')]",
+        "[('group_id.member_ids.disbursement_ids.status', '=', 'paid')]",
+        "[('member_ids.membership_ids.state', '=', 'enrolled')]",
+        "[('id', 'in', [1, 2]), ('membership_ids', '!=', False)]",
+        "['|', ('region_code', '=', 'ZZR1'), ('entitlement_ids', '!=', False)]",
     )
 
     def test_finding_eligibility_rule_side_channel(self):

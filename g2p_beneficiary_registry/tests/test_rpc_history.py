@@ -24,22 +24,9 @@ class TestRpcHistory(RpcCase):
         self.env.flush_all()
         start = History.search([], order="id desc", limit=1).id or 0
 
-        rpc = self.rpc
-
-        def request(*args, **kwargs):
-            # Each request is its own transaction in production; in a test
-            # they all share the test's transaction, so the transaction-local
-            # settings the history triggers read (g2p_br.path, g2p_br.reason)
-            # are reset as a new transaction would.
-            result = rpc(*args, **kwargs)
-            self.env.cr.execute(
-                "SELECT set_config('g2p_br.path', '', true), "
-                "set_config('g2p_br.reason', '', true)"
-            )
-            return result
-
-        self.rpc = request
-
+        # All the requests below share the test's transaction: the history's
+        # path and reason must be scoped to each operation, not leak from one
+        # request (the import, a reversal reason) to the next.
         def rows(**domain):
             return History.search(
                 [("id", ">", start)] + [(k, "=", v) for k, v in domain.items()],
