@@ -485,6 +485,21 @@ class TestRpcFindings(RpcCase):
             ]
         )
 
+    def test_refusal_names_the_button(self):
+        """Issue #9 item 1: a direct write that would bypass a guard is refused
+        with a clear error naming the button to use."""
+        t = self.T["A"]
+        result = self.rpc_as("manager", ENT, "write", [t["e_draft"]],
+                             {"state": "cancelled"})
+        self.assertRefused(result, "state written directly",
+                           names={"odoo.exceptions.UserError"})
+        self.assertIn("Cancel", result.message, result.message)
+        result = self.rpc_as("manager", DISB, "write", [t["d_pending"]],
+                             {"status": "paid"})
+        self.assertRefused(result, "status written directly",
+                           names={"odoo.exceptions.UserError"})
+        self.assertIn("Paid", result.message, result.message)
+
     def test_finding_approver_runs_manager_steps(self):
         """Issue #9: approvers submit/cancel entitlements, send cycles to
         approval, mark distributed, end, cancel."""
