@@ -169,9 +169,7 @@ class RpcCase(BeneficiaryRegistryCase, HttpCase):
         auditor = cls.env.ref(XMLID % "group_br_auditor", raise_if_not_found=False)
         cls.user_auditor = None
         if auditor:
-            cls.user_auditor = cls.create_user(
-                "br_auditor", XMLID % "group_br_auditor"
-            )
+            cls.user_auditor = cls.create_user("br_auditor", XMLID % "group_br_auditor")
         # a manager who is also an approver (four-eyes per person)
         cls.user_manager_approver = cls.create_user(
             "br_manager_approver",
@@ -250,7 +248,9 @@ class RpcCase(BeneficiaryRegistryCase, HttpCase):
 
         t = {"program": program.id}
         # approved, disbursements created, ben's paid, the other pending
-        c_paid = cls.approved_cycle(program, start=date(2026, 12, 1), end=date(2026, 12, 31))
+        c_paid = cls.approved_cycle(
+            program, start=date(2026, 12, 1), end=date(2026, 12, 31)
+        )
         c_paid.action_create_disbursements()
         e_paid = ent(c_paid, ben)
         d_paid = e_paid.disbursement_ids
@@ -258,15 +258,23 @@ class RpcCase(BeneficiaryRegistryCase, HttpCase):
         e_other = ent(c_paid, other_member)
         d_pending = e_other.disbursement_ids
         # approved then distributed, no disbursement
-        c_dist = cls.approved_cycle(program, start=date(2027, 4, 1), end=date(2027, 4, 30))
+        c_dist = cls.approved_cycle(
+            program, start=date(2027, 4, 1), end=date(2027, 4, 30)
+        )
         c_dist.action_mark_distributed()
         # to approve
-        c_toapp = cls.generated_cycle(program, start=date(2027, 3, 1), end=date(2027, 3, 31))
+        c_toapp = cls.generated_cycle(
+            program, start=date(2027, 3, 1), end=date(2027, 3, 31)
+        )
         c_toapp.action_to_approve()
         # generated, draft
-        c_gen = cls.generated_cycle(program, start=date(2027, 2, 1), end=date(2027, 2, 28))
+        c_gen = cls.generated_cycle(
+            program, start=date(2027, 2, 1), end=date(2027, 2, 28)
+        )
         # empty draft
-        c_draft = cls.create_cycle(program, start=date(2027, 1, 1), end=date(2027, 1, 31))
+        c_draft = cls.create_cycle(
+            program, start=date(2027, 1, 1), end=date(2027, 1, 31)
+        )
         membership = cls.env["g2p.br.program.membership"]
         m_enrolled = membership.search(
             [("program_id", "=", program.id), ("beneficiary_id", "=", ben.id)]
@@ -312,7 +320,7 @@ class RpcCase(BeneficiaryRegistryCase, HttpCase):
 
     @classmethod
     def _history_ids(cls):
-        for key, t in cls.T.items():
+        for t in cls.T.values():
             t["h"] = None
             if HISTORY in cls.env:
                 history = cls.env[HISTORY].search(
@@ -411,8 +419,9 @@ class RpcCase(BeneficiaryRegistryCase, HttpCase):
             )
         self.env.invalidate_all()
         if response.status_code != 200:
-            return RpcResult(False, error=f"HTTP {response.status_code}",
-                             message=response.text[:500])
+            return RpcResult(
+                False, error=f"HTTP {response.status_code}", message=response.text[:500]
+            )
         payload = response.json()
         if "error" in payload:
             data = payload["error"].get("data") or {}
@@ -434,13 +443,19 @@ class RpcCase(BeneficiaryRegistryCase, HttpCase):
         try:
             with mute_logger("odoo.sql_db"):
                 result = self.xmlrpc_object.execute_kw(
-                    get_db_name(), user.id, user.login, model, method, list(args),
+                    get_db_name(),
+                    user.id,
+                    user.login,
+                    model,
+                    method,
+                    list(args),
                     kwargs,
                 )
         except xmlrpc.client.Fault as fault:
             self.env.invalidate_all()
-            return RpcResult(False, error=f"fault {fault.faultCode}",
-                             message=str(fault.faultString))
+            return RpcResult(
+                False, error=f"fault {fault.faultCode}", message=str(fault.faultString)
+            )
         self.env.invalidate_all()
         return RpcResult(True, result=result)
 
@@ -458,8 +473,10 @@ class RpcCase(BeneficiaryRegistryCase, HttpCase):
         )
 
     def assertAccepted(self, result, what=""):
-        self.assertTrue(result.ok, f"{what}: refused, expected success ({result})"
-                        f"\n{result.debug[-1500:]}")
+        self.assertTrue(
+            result.ok,
+            f"{what}: refused, expected success ({result})\n{result.debug[-1500:]}",
+        )
         return result.result
 
     def savepoint_check(self, call, baseline=None):

@@ -43,20 +43,30 @@ class TestRpcHistory(RpcCase):
         self.login("manager")
         self.assertAccepted(self.rpc(CYCLE, "action_create_disbursements", [cycle.id]))
         first, second = (
-            entitlements.filtered(lambda e: e.beneficiary_id == self.ind1).disbursement_ids,
-            entitlements.filtered(lambda e: e.beneficiary_id == self.ind2).disbursement_ids,
+            entitlements.filtered(
+                lambda e: e.beneficiary_id == self.ind1
+            ).disbursement_ids,
+            entitlements.filtered(
+                lambda e: e.beneficiary_id == self.ind2
+            ).disbursement_ids,
         )
         self.assertTrue(first and second)
         # CSV import: first -> sent
         wizard = self.assertAccepted(
-            self.rpc(IMPORT, "create",
-                     {"csv_text": f"reference,status\n{first.reference},sent\n"})
+            self.rpc(
+                IMPORT,
+                "create",
+                {"csv_text": f"reference,status\n{first.reference},sent\n"},
+            )
         )
         self.assertAccepted(self.rpc(IMPORT, "action_import", [wizard]))
         # status report: first -> paid
         report = self.assertAccepted(
-            self.rpc(DISB, "apply_status_updates",
-                     [{"reference": first.reference, "status": "paid"}])
+            self.rpc(
+                DISB,
+                "apply_status_updates",
+                [{"reference": first.reference, "status": "paid"}],
+            )
         )
         self.assertEqual(report[0]["result"], "applied", report)
         # failure: second -> failed
@@ -70,16 +80,54 @@ class TestRpcHistory(RpcCase):
 
         expected = [
             # (record field, record, from, to, user, paths)
-            ("entitlement_id", entitlements[0], "draft", "pending_approval",
-             self.user_manager, {"ui"}),
-            ("entitlement_id", entitlements[1], "draft", "pending_approval",
-             self.user_manager, {"ui"}),
-            ("entitlement_id", entitlements[0], "pending_approval", "approved",
-             self.user_approver, {"ui"}),
-            ("entitlement_id", entitlements[1], "pending_approval", "approved",
-             self.user_approver, {"ui"}),
-            ("disbursement_id", first, "pending", "sent", self.user_manager, {"import"}),
-            ("disbursement_id", first, "sent", "paid", self.user_manager, {"ui", "api"}),
+            (
+                "entitlement_id",
+                entitlements[0],
+                "draft",
+                "pending_approval",
+                self.user_manager,
+                {"ui"},
+            ),
+            (
+                "entitlement_id",
+                entitlements[1],
+                "draft",
+                "pending_approval",
+                self.user_manager,
+                {"ui"},
+            ),
+            (
+                "entitlement_id",
+                entitlements[0],
+                "pending_approval",
+                "approved",
+                self.user_approver,
+                {"ui"},
+            ),
+            (
+                "entitlement_id",
+                entitlements[1],
+                "pending_approval",
+                "approved",
+                self.user_approver,
+                {"ui"},
+            ),
+            (
+                "disbursement_id",
+                first,
+                "pending",
+                "sent",
+                self.user_manager,
+                {"import"},
+            ),
+            (
+                "disbursement_id",
+                first,
+                "sent",
+                "paid",
+                self.user_manager,
+                {"ui", "api"},
+            ),
             ("disbursement_id", second, "pending", "failed", self.user_manager, {"ui"}),
             ("disbursement_id", first, "paid", "reversed", self.user_admin, {"ui"}),
         ]

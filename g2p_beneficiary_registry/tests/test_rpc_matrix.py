@@ -12,6 +12,7 @@ Expectation codes, own program then other program:
 the outcome is recorded in the printed table), ``-`` not applicable.
 """
 
+import functools
 import logging
 import time
 
@@ -44,8 +45,9 @@ def E(**roles):
 # the auditor (g2p_beneficiary_registry.group_br_auditor, when it exists)
 # reads every program and the history, and changes nothing
 READ = E(viewer="YN", manager="YN", approver="YN", admin="YY", api="YN", auditor="YY")
-BEN_READ = E(viewer="YN", manager="YY", approver="YN", admin="YY", api="YN",
-             auditor="??")
+BEN_READ = E(
+    viewer="YN", manager="YY", approver="YN", admin="YY", api="YN", auditor="??"
+)
 NOBODY = E()
 MGR = E(manager="YN", admin="YY")
 APPR = E(approver="YN", admin="YY")
@@ -54,8 +56,8 @@ HIST_READ = E(admin="YY", auditor="YY")
 MODEL_ONLY = dict.fromkeys(ROLES, "N-")
 
 
-def w(field, value, expected=NOBODY, target=None):
-    return ("write", field, value, expected, target)
+def w(field, value, expected=None, target=None):
+    return ("write", field, value, expected or NOBODY, target)
 
 
 def m(method, expected, target=None, args=()):
@@ -78,11 +80,20 @@ TABLE = {
         w("disability", lambda t, o, u: True, ADMIN),
         w("active", lambda t, o, u: False, E(admin="??")),
         w("kind", lambda t, o, u: "group", E(admin="??")),
-        ("create", "", lambda t, o, u: {"sr_id": "SR-NEWBORN", "region_code": "ZZR1"},
-         dict(MODEL_ONLY, admin="Y-"), None),
+        (
+            "create",
+            "",
+            lambda t, o, u: {"sr_id": "SR-NEWBORN", "region_code": "ZZR1"},
+            dict(MODEL_ONLY, admin="Y-"),
+            None,
+        ),
         ("unlink", "", None, NOBODY, None),  # members: restricted
-        m("find_by_identifier", BEN_READ, target="@model",
-          args=lambda t, o, u: t["find"]),
+        m(
+            "find_by_identifier",
+            BEN_READ,
+            target="@model",
+            args=lambda t, o, u: t["find"],
+        ),
         m("get_summary", BEN_READ),
         # data of the beneficiary in the caller's programs only
         m("get_enrollments", READ),
@@ -94,10 +105,17 @@ TABLE = {
         w("value", lambda t, o, u: "NID-FORGED", ADMIN),
         w("type_id", lambda t, o, u: u["voter_type"], ADMIN),
         w("beneficiary_id", lambda t, o, u: t["newcomer"], E(admin="??")),
-        ("create", "",
-         lambda t, o, u: {"beneficiary_id": t["ben2"], "type_id": u["voter_type"],
-                          "value": f"V-{t['ben2']}"},
-         ADMIN, None),
+        (
+            "create",
+            "",
+            lambda t, o, u: {
+                "beneficiary_id": t["ben2"],
+                "type_id": u["voter_type"],
+                "value": f"V-{t['ben2']}",
+            },
+            ADMIN,
+            None,
+        ),
         ("unlink", "", None, ADMIN, None),
     ],
     (PROG, "program"): [
@@ -115,15 +133,25 @@ TABLE = {
         # a cycle of the program awaits approval: refused even to an admin
         w("four_eyes", lambda t, o, u: False, NOBODY),
         w("state", lambda t, o, u: "ended", NOBODY),
-        w("user_ids", lambda t, o, u: [(4, u["outsider"])],
-          E(manager="?N", admin="YY")),
+        w(
+            "user_ids",
+            lambda t, o, u: [(4, u["outsider"])],
+            E(manager="?N", admin="YY"),
+        ),
         w("target_type", lambda t, o, u: "group", E(manager="?N", admin="??")),
         w("active", lambda t, o, u: False, E(manager="?N", admin="??")),
         w("company_id", lambda t, o, u: u["company2"], E(manager="?N", admin="??")),
-        ("create", "",
-         lambda t, o, u: {"code": "NEWP", "name": "New program",
-                          "eligibility_domain": "[('region_code', '=', 'ZZR1')]"},
-         dict(MODEL_ONLY, manager="Y-", admin="Y-"), None),
+        (
+            "create",
+            "",
+            lambda t, o, u: {
+                "code": "NEWP",
+                "name": "New program",
+                "eligibility_domain": "[('region_code', '=', 'ZZR1')]",
+            },
+            dict(MODEL_ONLY, manager="Y-", admin="Y-"),
+            None,
+        ),
         ("unlink", "", None, NOBODY, None),
         m("get_totals", READ),
         m("action_enroll_eligible", MGR),
@@ -142,9 +170,13 @@ TABLE = {
         w("program_id", lambda t, o, u: o["program"]),
         w("beneficiary_id", lambda t, o, u: t["newcomer"]),
         w("company_id", lambda t, o, u: u["company2"]),
-        ("create", "",
-         lambda t, o, u: {"program_id": t["program"], "beneficiary_id": u["ind3"]},
-         MGR, None),
+        (
+            "create",
+            "",
+            lambda t, o, u: {"program_id": t["program"], "beneficiary_id": u["ind3"]},
+            MGR,
+            None,
+        ),
         ("unlink", "", None, NOBODY, None),  # it has entitlements
         m("action_enroll", MGR, target="m_draft"),
         m("action_pause", MGR),
@@ -163,17 +195,29 @@ TABLE = {
         w("program_id", lambda t, o, u: o["program"]),
         w("company_id", lambda t, o, u: u["company2"]),
         w("busy_job_uuid", lambda t, o, u: "forged", E(manager="?N", admin="??")),
-        ("create", "",
-         lambda t, o, u: {"program_id": t["program"], "name": "New cycle",
-                          "start_date": "2028-01-01", "end_date": "2028-01-31"},
-         MGR, None),
+        (
+            "create",
+            "",
+            lambda t, o, u: {
+                "program_id": t["program"],
+                "name": "New cycle",
+                "start_date": "2028-01-01",
+                "end_date": "2028-01-31",
+            },
+            MGR,
+            None,
+        ),
         ("unlink", "", None, NOBODY, None),
         m("get_totals", READ),
         m("action_generate_entitlements", MGR, target="c_draft"),
         m("action_to_approve", MGR, target="c_gen"),
         m("action_approve_entitlements", APPR, target="c_toapp"),
-        m("action_reject_entitlements", APPR, target="c_toapp",
-          args=lambda t, o, u: ["wrong amounts"]),
+        m(
+            "action_reject_entitlements",
+            APPR,
+            target="c_toapp",
+            args=lambda t, o, u: ["wrong amounts"],
+        ),
         m("action_create_disbursements", MGR, target="c_dist"),
         m("action_mark_distributed", MGR),
         m("action_end", MGR, target="c_dist"),
@@ -201,15 +245,26 @@ TABLE = {
         w("valid_until", lambda t, o, u: "2030-12-31", E(manager="?N", admin="??")),
         w("amount", lambda t, o, u: 150.0, MGR, target="e_draft"),
         w("remaining", lambda t, o, u: 5000.0, NOBODY, target="e_dist"),
-        ("create", "",
-         lambda t, o, u: {"cycle_id": t["c_draft"], "beneficiary_id": t["ben"],
-                          "amount": 10.0},
-         MGR, None),
+        (
+            "create",
+            "",
+            lambda t, o, u: {
+                "cycle_id": t["c_draft"],
+                "beneficiary_id": t["ben"],
+                "amount": 10.0,
+            },
+            MGR,
+            None,
+        ),
         ("unlink", "", None, NOBODY, None),
         m("action_submit", MGR, target="e_draft"),
         m("action_approve", APPR, target="e_pending"),
-        m("action_reject", APPR, target="e_pending",
-          args=lambda t, o, u: ["not eligible"]),
+        m(
+            "action_reject",
+            APPR,
+            target="e_pending",
+            args=lambda t, o, u: ["not eligible"],
+        ),
         m("action_cancel", MGR, target="e_draft"),
         m("action_cancel", NOBODY),  # paid: nobody
     ],
@@ -239,19 +294,43 @@ TABLE = {
         # a payment provider reports statuses; it does not set what it pays
         w("amount", lambda t, o, u: 1.0, MGR, target="d_pending"),
         w("reference", lambda t, o, u: "NEW-REF", MGR, target="d_pending"),
-        ("create", "",
-         lambda t, o, u: {"entitlement_id": t["e_dist"], "amount": 10.0,
-                          "reference": f"MANUAL-{t['e_dist']}"},
-         MGR, None),
+        (
+            "create",
+            "",
+            lambda t, o, u: {
+                "entitlement_id": t["e_dist"],
+                "amount": 10.0,
+                "reference": f"MANUAL-{t['e_dist']}",
+            },
+            MGR,
+            None,
+        ),
         ("unlink", "", None, NOBODY, None),
-        m("action_mark_sent", E(manager="YN", admin="YY", api="?N"), target="d_pending"),
-        m("action_mark_paid", E(manager="YN", admin="YY", api="?N"), target="d_pending"),
-        m("action_mark_failed", E(manager="YN", admin="YY", api="?N"),
-          target="d_pending", args=lambda t, o, u: ["account closed"]),
+        m(
+            "action_mark_sent",
+            E(manager="YN", admin="YY", api="?N"),
+            target="d_pending",
+        ),
+        m(
+            "action_mark_paid",
+            E(manager="YN", admin="YY", api="?N"),
+            target="d_pending",
+        ),
+        m(
+            "action_mark_failed",
+            E(manager="YN", admin="YY", api="?N"),
+            target="d_pending",
+            args=lambda t, o, u: ["account closed"],
+        ),
         m("action_reverse", E(manager="?N", admin="YY", api="?N")),
-        m("apply_status_updates", E(manager="YN", admin="YY", api="YN"),
-          target="@model",
-          args=lambda t, o, u: [[{"reference": t["d_pending_ref"], "status": "sent"}]]),
+        m(
+            "apply_status_updates",
+            E(manager="YN", admin="YY", api="YN"),
+            target="@model",
+            args=lambda t, o, u: [
+                [{"reference": t["d_pending_ref"], "status": "sent"}]
+            ],
+        ),
     ],
     (HIST, "h"): [
         ("read", "", None, HIST_READ, None),
@@ -259,10 +338,17 @@ TABLE = {
         w("to_state", lambda t, o, u: "paid"),
         w("user_id", lambda t, o, u: u["approver2"]),
         w("amount", lambda t, o, u: 1.0),
-        ("create", "",
-         lambda t, o, u: {"program_id": t["program"], "to_state": "paid",
-                          "user_id": u["approver2"]},
-         NOBODY, None),
+        (
+            "create",
+            "",
+            lambda t, o, u: {
+                "program_id": t["program"],
+                "to_state": "paid",
+                "user_id": u["approver2"],
+            },
+            NOBODY,
+            None,
+        ),
         ("unlink", "", None, NOBODY, None),
     ],
 }
@@ -322,7 +408,9 @@ class TestRpcAccessTable(RpcCase):
         if what == "get_enrollments":
             return ("Y" if result.result else "N"), result
         if what == "get_entitlements":
-            return ("Y" if result.result and result.result.get("total") else "N"), result
+            return (
+                "Y" if result.result and result.result.get("total") else "N"
+            ), result
         return "Y", result
 
     def test_access_table(self):
@@ -362,13 +450,11 @@ class TestRpcAccessTable(RpcCase):
                             f"{role} {model} {op} {what} [{key}] "
                             f"{'own' if prog == 'A' else 'other'}"
                         )
-                        (outcome, result), unchanged, violations = (
-                            self.savepoint_check(
-                                lambda: self._run_op(
-                                    model, op, what, value, target_id, t, o
-                                ),
-                                baseline,
-                            )
+                        (outcome, result), unchanged, violations = self.savepoint_check(
+                            functools.partial(
+                                self._run_op, model, op, what, value, target_id, t, o
+                            ),
+                            baseline,
                         )
                         got += outcome
                         problems = []
@@ -389,9 +475,7 @@ class TestRpcAccessTable(RpcCase):
                             failures += 1
                             with self.subTest(check=label):
                                 self.fail(f"{label}: " + "; ".join(problems))
-                    printed.append(
-                        (model, op, what, key, role, expected[role], got)
-                    )
+                    printed.append((model, op, what, key, role, expected[role], got))
         self._print_table(printed, checks, failures, time.monotonic() - started)
 
     def _print_table(self, printed, checks, failures, elapsed):
@@ -402,10 +486,12 @@ class TestRpcAccessTable(RpcCase):
             rows.setdefault((model, op, what, key), {})[role] = (want, got)
         roles = [r for r in ROLES if r in self.users]
         lines = [
-            "Allow/deny table over JSON-RPC (own program A / other program B; "
-            "Y allowed, N refused, ? not asserted, - n/a; expected>got when they differ)",
-            f"{'model':<30} {'operation':<40} "
-            + " ".join(f"{r:<9}" for r in roles),
+            (
+                "Allow/deny table over JSON-RPC (own program A / other program B; "
+                "Y allowed, N refused, ? not asserted, - n/a; "
+                "expected>got when they differ)"
+            ),
+            f"{'model':<30} {'operation':<40} " + " ".join(f"{r:<9}" for r in roles),
         ]
         for (model, op, what, key), by_role in rows.items():
             cells = []
@@ -417,7 +503,5 @@ class TestRpcAccessTable(RpcCase):
                 cells.append(f"{(want + '>' + got) if differs else got:<9}")
             label = f"{op} {what}".strip() + f" [{key}]"
             lines.append(f"{model:<30} {label:<40} " + " ".join(cells))
-        lines.append(
-            f"{checks} checks, {failures} failed, {elapsed:.1f}s"
-        )
+        lines.append(f"{checks} checks, {failures} failed, {elapsed:.1f}s")
         _logger.info("\n%s", "\n".join(lines))
