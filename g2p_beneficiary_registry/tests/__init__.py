@@ -12,4 +12,6 @@ from . import test_tours
 from . import test_rpc_matrix
 from . import test_rpc_attacks
 from . import test_rpc_history
+from . import test_managers_day
+from . import test_papers
 from . import test_integrity
