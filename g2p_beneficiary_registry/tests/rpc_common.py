@@ -291,10 +291,18 @@ class RpcCase(BeneficiaryRegistryCase, HttpCase):
         m_draft = membership.create(
             {"program_id": program.id, "beneficiary_id": newcomer.id}
         )
+        # of the program's target kind, not eligible, not a member: to create
+        # a membership
+        candidate = cls.create_beneficiary(
+            kind=program.target_type,
+            region_code="ZZR3",
+            group_size=2 if program.target_type == "group" else 0,
+        )
         t.update(
             ben=ben.id,
             ben2=other_member.id,
             newcomer=newcomer.id,
+            candidate=candidate.id,
             ident=ben.identifier_ids[:1].id,
             c_paid=c_paid.id,
             c_dist=c_dist.id,

@@ -173,7 +173,10 @@ TABLE = {
         (
             "create",
             "",
-            lambda t, o, u: {"program_id": t["program"], "beneficiary_id": u["ind3"]},
+            lambda t, o, u: {
+                "program_id": t["program"],
+                "beneficiary_id": t["candidate"],
+            },
             MGR,
             None,
         ),
