@@ -9,13 +9,15 @@ and it saves a hop to a worker thread per dependency.
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from odoo.api import Environment
 
 from odoo.addons.fastapi.dependencies import odoo_env
+
+from .error_handlers import ApiError
 
 bearer_scheme = HTTPBearer(
     auto_error=False,
@@ -38,11 +40,9 @@ class ApiClient:
     user_id: int
 
 
-def _unauthorized(detail):
-    return HTTPException(
-        status_code=status.HTTP_401_UNAUTHORIZED,
-        detail=detail,
-        headers={"WWW-Authenticate": 'Bearer realm="br-api"'},
+def _unauthorized(code, message):
+    return ApiError(
+        401, code, message, headers={"WWW-Authenticate": 'Bearer realm="br-api"'}
     )
 
 
@@ -60,10 +60,10 @@ async def authenticated_client(
     """
     key = bearer.credentials if bearer else api_key
     if not key:
-        raise _unauthorized("Missing API key")
+        raise _unauthorized("missing_api_key", "Missing API key")
     found = env["g2p.br.api.client"]._authenticate_key(key.strip())
     if not found:
-        raise _unauthorized("Invalid, expired or revoked API key")
+        raise _unauthorized("invalid_api_key", "Invalid, expired or revoked API key")
     client = ApiClient(*found)
     request.state.br_api_client = client
     return client

@@ -5,8 +5,38 @@ from starlette.middleware import Middleware
 
 from odoo import api, fields, models
 
+from odoo.addons.fastapi.fastapi_dispatcher import FastApiDispatcher
+
 from ..dependencies import forbid_unknown_query_params
-from ..error_handlers import ClientErrorMiddleware
+from ..error_handlers import STATUS_CODES, ClientErrorMiddleware, error_body
+
+# root paths of the endpoints serving this app (filled when their app is built)
+BR_API_ROOT_PATHS = set()
+_super_handle_error = FastApiDispatcher.handle_error
+
+
+def _handle_error(self, exc):
+    """The errors ``odoo.addons.fastapi``'s dispatcher answers itself (500,
+    and Odoo's ``AccessError``/``MissingError``/``UserError`` raised inside a
+    request), in the API's error shape for the BR API's paths."""
+    response = _super_handle_error(self, exc)
+    path = self.request.httprequest.path
+    if not any(path.startswith(root + "/") for root in BR_API_ROOT_PATHS):
+        return response
+    status = response.status_code
+    message = "Internal Server Error" if status >= 500 else "Request refused"
+    args = getattr(exc, "args", None)
+    if status == 400 and args and isinstance(args[0], str):
+        # a UserError: its message is meant for the user
+        message = args[0]
+    return self.request.make_json_response(
+        error_body(STATUS_CODES.get(status, "error"), message),
+        status=status,
+        headers=getattr(exc, "headers", None),
+    )
+
+
+FastApiDispatcher.handle_error = _handle_error
 
 API_DESCRIPTION = """
 Read access to the Beneficiary Registry (enrollments, entitlements,
@@ -40,6 +70,7 @@ class FastapiEndpoint(models.Model):
     def _get_app(self):
         app = super()._get_app()
         if self.app == "g2p_br_api":
+            BR_API_ROOT_PATHS.add(self.root_path)
             # as when served (odoo.addons.fastapi clears them): client errors
             # reach ClientErrorMiddleware, in test clients too
             app.exception_handlers = {}

@@ -12,7 +12,7 @@ import uuid
 from collections import Counter
 from datetime import UTC, datetime
 
-from odoo import api, models
+from odoo import _, api, models
 from odoo.tools import html2plaintext
 
 DISBURSEMENT_WRITER_GROUP = "g2p_br_api.group_br_api_disbursement_writer"
@@ -303,17 +303,80 @@ class G2pBrApiService(models.AbstractModel):
         return self.env["g2p.br.api.call.log"]._record_call(vals)
 
     @api.model
-    def log_forbidden_call(self, endpoint, item_count):
+    def _log_forbidden_call(self, endpoint, item_count):
+        """Record a refused write call. Private (never callable over RPC): only
+        the API request path writes the call log, with the client taken from
+        the authenticated request."""
         self._log_write_call(
             endpoint,
             {"status_code": 403, "outcome": "forbidden", "item_count": item_count},
         )
 
     @api.model
-    def disbursement_status_updates(self, endpoint, items):
-        """Apply a batch of status updates (``items`` as the core expects them)."""
+    def _check_status_batch(self, items):
+        """Errors the core does not report, by position in ``items``.
+
+        - ``duplicate_reference``: a reference already reported earlier in the
+          same batch (whatever the status: which report wins would be a
+          guess); the first report of the reference is processed.
+        - ``status_time_before_creation``: a status reached before the
+          disbursement existed.
+
+        Disbursements the user cannot see are left to the core (``not_found``).
+        """
+        errors = {}
+        seen = set()
+        for index, item in enumerate(items):
+            if item["reference"] in seen:
+                errors[index] = (
+                    "duplicate_reference",
+                    _("The batch reports this reference more than once."),
+                )
+            seen.add(item["reference"])
+        created = {
+            row["reference"]: row["create_date"]
+            for row in self.env["g2p.br.disbursement"].search_read(
+                [("reference", "in", list(seen))], ["reference", "create_date"]
+            )
+        }
+        for index, item in enumerate(items):
+            create_date = created.get(item["reference"])
+            if (
+                index not in errors
+                and create_date
+                and item["status_time"] < create_date.replace(microsecond=0)
+            ):
+                errors[index] = (
+                    "status_time_before_creation",
+                    _("The status time is before the disbursement was created."),
+                )
+        return errors
+
+    @api.model
+    def _apply_status_report(self, endpoint, items):
+        """Apply a batch of status updates (``items`` as the core expects them)
+        and log the call. Private: only the API request path may write the
+        call log."""
         started = time.monotonic()
-        results = self.env["g2p.br.disbursement"].apply_status_updates(items)
+        errors = self._check_status_batch(items)
+        valid = [item for index, item in enumerate(items) if index not in errors]
+        core_results = iter(
+            self.env["g2p.br.disbursement"].apply_status_updates(valid) if valid else []
+        )
+        results = []
+        for index, item in enumerate(items):
+            if index in errors:
+                code, message = errors[index]
+                results.append(
+                    {
+                        "reference": item["reference"],
+                        "result": "error",
+                        "code": code,
+                        "message": message,
+                    }
+                )
+            else:
+                results.append(next(core_results))
         counts = Counter(r.get("result") for r in results)
         summary = {key: counts.get(key, 0) for key in ("applied", "unchanged", "error")}
         if not summary["error"]:

@@ -8,8 +8,8 @@ from ..dependencies import authenticated_env
 from ..schemas import BeneficiaryDetail, Code, Enrollments, Entitlements
 from .common import (
     DEFAULT_LIMIT,
+    ERRORS,
     NOT_FOUND,
-    UNAUTHORIZED,
     IdType,
     IdValue,
     Limit,
@@ -18,7 +18,7 @@ from .common import (
 )
 
 router = APIRouter(
-    prefix="/beneficiaries", tags=["beneficiaries"], responses=UNAUTHORIZED | NOT_FOUND
+    prefix="/beneficiaries", tags=["beneficiaries"], responses=ERRORS | NOT_FOUND
 )
 
 MembershipState = Literal["draft", "enrolled", "paused", "exited", "not_eligible"]

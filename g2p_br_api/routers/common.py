@@ -2,10 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import HTTPException, Path, Query, status
+from fastapi import Path, Query
 from pydantic import AfterValidator
 
-from ..schemas import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, check_text
+from ..error_handlers import ApiError
+from ..schemas import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, ErrorResponse, check_text
 
 Limit = Annotated[
     int,
@@ -32,14 +33,40 @@ ProgramCode = Annotated[
     AfterValidator(check_text),
 ]
 
-NOT_FOUND = {404: {"description": "Not found (or not visible to this client)"}}
-UNAUTHORIZED = {401: {"description": "Missing, invalid, expired or revoked key"}}
+NOT_FOUND = {
+    404: {
+        "model": ErrorResponse,
+        "description": "Not found, or not visible to this client (the same "
+        "answer, byte for byte): code `not_found`",
+    }
+}
+UNAUTHORIZED = {
+    401: {
+        "model": ErrorResponse,
+        "description": "Missing, invalid, expired or revoked key: code "
+        "`missing_api_key` or `invalid_api_key`",
+    }
+}
+FORBIDDEN = {
+    403: {
+        "model": ErrorResponse,
+        "description": "The client's user may not do this: code `forbidden`",
+    }
+}
+INVALID = {
+    422: {
+        "model": ErrorResponse,
+        "description": "Invalid request: one error per problem, `code` is the "
+        "validation error type (`missing`, `extra_forbidden`, `literal_error`, "
+        "`json_invalid`, `body_not_utf8`, `json_too_deep`, `datetime_format`, "
+        "`status_time_in_future`, ...) and `location` where it is",
+    }
+}
+ERRORS = UNAUTHORIZED | INVALID
 
 
 def not_found(what):
-    return HTTPException(
-        status_code=status.HTTP_404_NOT_FOUND, detail=f"{what} not found"
-    )
+    return ApiError(404, "not_found", f"{what} not found")
 
 
 def found(value, what):
@@ -50,6 +77,9 @@ def found(value, what):
 
 __all__ = [
     "DEFAULT_LIMIT",
+    "ERRORS",
+    "FORBIDDEN",
+    "INVALID",
     "NOT_FOUND",
     "UNAUTHORIZED",
     "IdType",

@@ -6,9 +6,9 @@ from odoo.api import Environment
 
 from ..dependencies import authenticated_env
 from ..schemas import DciEnrolledRequest, DciEnrolledResponse
-from .common import UNAUTHORIZED
+from .common import ERRORS
 
-router = APIRouter(prefix="/dci/ibr", tags=["dci"], responses=UNAUTHORIZED)
+router = APIRouter(prefix="/dci/ibr", tags=["dci"], responses=ERRORS)
 
 
 @router.post("/sync/enrolled", response_model=DciEnrolledResponse)

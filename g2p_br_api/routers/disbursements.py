@@ -1,22 +1,21 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Request
 
 from odoo.api import Environment
 
 from ..dependencies import authenticated_env
+from ..error_handlers import ApiError
 from ..schemas import StatusUpdateRequest, StatusUpdateResponse
-from .common import UNAUTHORIZED
+from .common import ERRORS, FORBIDDEN
 
-router = APIRouter(
-    prefix="/disbursements", tags=["disbursements"], responses=UNAUTHORIZED
-)
+router = APIRouter(prefix="/disbursements", tags=["disbursements"], responses=ERRORS)
 
 
 @router.post(
     "/status",
     response_model=StatusUpdateResponse,
-    responses={403: {"description": "The client may not report disbursements"}},
+    responses=FORBIDDEN,
 )
 async def post_disbursement_status(
     body: StatusUpdateRequest,
@@ -27,15 +26,16 @@ async def post_disbursement_status(
 
     Allowed transitions are applied; sending the same update again changes
     nothing (`unchanged`); an item that cannot be applied gets `error` with a
-    code and a message, and never blocks the others. Every call is logged.
+    code and a message, and never blocks the others. A reference reported
+    twice in one batch gets `duplicate_reference` from its second report on
+    (the first is processed). Every call is logged.
     """
     service = env["g2p.br.api.service"]
     endpoint = request.scope["route"].path
     if not service.can_write_disbursement_status():
-        service.log_forbidden_call(endpoint, len(body.items))
-        raise HTTPException(
-            status_code=status.HTTP_403_FORBIDDEN,
-            detail="This client may not report disbursement status",
+        service._log_forbidden_call(endpoint, len(body.items))
+        raise ApiError(
+            403, "forbidden", "This client may not report disbursement status"
         )
     items = [item.to_core() for item in body.items]
-    return service.disbursement_status_updates(endpoint, items)
+    return service._apply_status_report(endpoint, items)

@@ -8,15 +8,15 @@ from ..dependencies import authenticated_env
 from ..schemas import Cycles, ProgramDetail, ProgramEnrollments, Programs
 from .common import (
     DEFAULT_LIMIT,
+    ERRORS,
     NOT_FOUND,
-    UNAUTHORIZED,
     Limit,
     Offset,
     ProgramCode,
     found,
 )
 
-router = APIRouter(prefix="/programs", tags=["programs"], responses=UNAUTHORIZED)
+router = APIRouter(prefix="/programs", tags=["programs"], responses=ERRORS)
 
 ProgramState = Literal["draft", "active", "ended"]
 MembershipState = Literal["draft", "enrolled", "paused", "exited", "not_eligible"]

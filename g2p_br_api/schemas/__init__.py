@@ -13,8 +13,13 @@ from .common import (
     MAX_LIMIT,
     MAX_OFFSET,
     Code,
+    ErrorItem,
+    ErrorResponse,
     SafeText,
+    UtcDateTime,
     check_text,
+    parse_utc_datetime,
+    rfc3339,
 )
 from .dci import (
     DciEnrolledRequest,
@@ -54,6 +59,8 @@ __all__ = [
     "Entitlement",
     "EntitlementSummary",
     "Entitlements",
+    "ErrorItem",
+    "ErrorResponse",
     "Identifier",
     "Program",
     "ProgramDetail",
@@ -67,5 +74,8 @@ __all__ = [
     "StatusUpdateResult",
     "StatusUpdateSummary",
     "Totals",
+    "UtcDateTime",
     "check_text",
+    "parse_utc_datetime",
+    "rfc3339",
 ]

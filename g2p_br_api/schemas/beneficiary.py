@@ -1,6 +1,8 @@
-from datetime import date, datetime
+from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from .common import UtcDateTime
 
 
 class _Schema(BaseModel):
@@ -36,7 +38,7 @@ class Disbursement(_Schema):
     amount: float | None = None
     quantity: float | None = None
     status: str = Field(description="pending, sent, paid, failed or reversed")
-    status_time: datetime | None = Field(
+    status_time: UtcDateTime | None = Field(
         None, description="When the current status was reached (UTC)"
     )
     failure_reason: str | None = None
@@ -89,10 +91,10 @@ class BeneficiaryDetail(_Schema):
     household_sr_id: str | None = Field(
         None, description="SR id of the household of an individual"
     )
-    sr_updated_at: datetime | None = Field(
+    sr_updated_at: UtcDateTime | None = Field(
         None, description="Last update in the Social Registry (UTC)"
     )
-    synced_at: datetime | None = Field(
+    synced_at: UtcDateTime | None = Field(
         None, description="Last synchronisation from the Social Registry (UTC)"
     )
     enrollments: list[Enrollment]

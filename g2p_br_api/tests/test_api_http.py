@@ -3,7 +3,10 @@ authentication and the access matrix of /api/br/v1."""
 
 import json
 
+from odoo import fields
 from odoo.tests import HttpCase, tagged
+from odoo.tests.common import JsonRpcException
+from odoo.tools import mute_logger
 
 from .common import API_ROOT, BrApiDataMixin
 
@@ -56,7 +59,10 @@ class TestBrApiHttp(BrApiDataMixin, HttpCase):
             with self.subTest(headers=headers):
                 response = self.call("/programs", headers=headers)
                 self.assertEqual(response.status_code, 401)
-                self.assertIn("detail", response.json())
+                self.assertEqual(
+                    response.json()["errors"][0]["code"],
+                    "missing_api_key" if not headers else "invalid_api_key",
+                )
 
     def test_access_matrix(self):
         member_a = self.members_a[0]
@@ -90,9 +96,16 @@ class TestBrApiHttp(BrApiDataMixin, HttpCase):
                     self.assertEqual(response.status_code, expected_b)
                     if expected_b == 404:
                         # the same answer as for something that does not exist
-                        self.assertIn(
-                            response.json()["detail"],
-                            ("Beneficiary not found", "Program not found"),
+                        missing = (
+                            path.replace("H-B", "NOPE")
+                            .replace(member_b.sr_id, "NOBODY")
+                            .replace(nid_b, "NOBODY")
+                        )
+                        self.assertEqual(
+                            response.content, self.call(missing, client).content
+                        )
+                        self.assertEqual(
+                            response.json()["errors"][0]["code"], "not_found"
                         )
         programs = self.call("/programs", "reader").json()
         self.assertEqual([p["code"] for p in programs["items"]], ["H-A"])
@@ -105,7 +118,7 @@ class TestBrApiHttp(BrApiDataMixin, HttpCase):
         item = {
             "reference": self.disbursements_a[0].reference,
             "status": "sent",
-            "status_time": "2026-11-24T08:00:00Z",
+            "status_time": fields.Datetime.now().isoformat() + "Z",
         }
         response = self.call("/disbursements/status", "reader", {"items": [item]})
         self.assertEqual(response.status_code, 403)
@@ -140,4 +153,85 @@ class TestBrApiHttp(BrApiDataMixin, HttpCase):
             ),
         )
         self.assertEqual(response.status_code, 422)
-        self.assertEqual(response.json()["detail"][0]["type"], "json_invalid")
+        self.assertEqual(response.json()["errors"][0]["code"], "json_invalid")
+
+    def test_status_time_out_of_range_is_422_and_logged(self):
+        """Was a 500 (OverflowError), rolled back: the call vanished from the log."""
+        for status_time in ("9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"):
+            with self.subTest(status_time=status_time):
+                item = {
+                    "reference": self.disbursements_a[0].reference,
+                    "status": "sent",
+                    "status_time": status_time,
+                }
+                response = self.call(
+                    "/disbursements/status", "writer", {"items": [item]}
+                )
+                self.assertEqual(response.status_code, 422, response.text)
+                self.assertEqual(
+                    response.json()["errors"][0]["code"], "datetime_out_of_range"
+                )
+        logs = self.env["g2p.br.api.call.log"].search(
+            [("client_id", "=", self.clients["writer"].id), ("status_code", "=", 422)]
+        )
+        self.assertEqual(len(logs), 2)
+
+    def test_unreadable_bodies_are_422(self):
+        headers = dict(self.headers("writer"), **{"Content-Type": "application/json"})
+        for data, code in (
+            ('{"items": ["\u00e9"]}'.encode("latin-1"), "body_not_utf8"),
+            (b"[" * 5000 + b"]" * 5000, "json_too_deep"),
+        ):
+            with self.subTest(code=code), self.assertNoLogs("odoo.http", "ERROR"):
+                response = self.url_open(
+                    f"{API_ROOT}/disbursements/status", data=data, headers=headers
+                )
+                self.assertEqual(response.status_code, 422, response.text)
+                self.assertEqual(response.json()["errors"][0]["code"], code)
+
+    def test_call_log_not_writable_over_rpc(self):
+        """Issue #9: no public method writes the API call log. A plain internal
+        user (no BR group) calls the service over JSON-RPC: refused, nothing
+        logged."""
+        user = (
+            self.env["res.users"]
+            .with_context(no_reset_password=True)
+            .create(
+                {
+                    "name": "H plain",
+                    "login": "h_plain",
+                    "password": "h_plain_pw_1234",
+                    "groups_id": [(6, 0, [self.env.ref("base.group_user").id])],
+                }
+            )
+        )
+        self.authenticate(user.login, "h_plain_pw_1234")
+        Log = self.env["g2p.br.api.call.log"]
+        before = Log.search_count([])
+        client_id = self.clients["writer"].id
+        for method, args in (
+            ("log_forbidden_call", ["/disbursements/status", 1]),
+            ("_log_forbidden_call", ["/disbursements/status", 1]),
+            ("_log_write_call", ["/x", {"status_code": 200}]),
+            ("disbursement_status_updates", ["/x", []]),
+            ("_apply_status_report", ["/x", []]),
+        ):
+            with (
+                self.subTest(method=method),
+                self.assertRaises(JsonRpcException) as caught,
+                mute_logger("odoo.http"),
+            ):
+                self.make_jsonrpc_request(
+                    "/web/dataset/call_kw",
+                    {
+                        "model": "g2p.br.api.service",
+                        "method": method,
+                        "args": args,
+                        "kwargs": {"context": {"br_api_client_id": client_id}},
+                    },
+                )
+            self.assertIn(
+                str(caught.exception),
+                ("odoo.exceptions.AccessError", "builtins.AttributeError"),
+            )
+        self.assertEqual(Log.search_count([]), before)

@@ -2,6 +2,7 @@
 the app of the ``/api/br/v1`` endpoint record (its real authentication)."""
 
 import time
+from datetime import timedelta
 
 from odoo import fields
 from odoo.tests import tagged
@@ -64,7 +65,14 @@ class TestBrApiRouters(BrApiDataMixin, FastAPITransactionCase):
             with self.subTest(headers=headers):
                 response = self.client.get("/programs", headers=headers)
                 body = self.assertStatus(response, 401)
-                self.assertIn("detail", body)
+                self.assertEqual(
+                    body["errors"][0]["code"],
+                    "missing_api_key"
+                    if not headers
+                    or headers == {"Authorization": "Bearer"}
+                    or headers.get("Authorization", "").startswith("Basic")
+                    else "invalid_api_key",
+                )
                 self.assertIn("Bearer", response.headers["www-authenticate"])
 
     def test_auth_archived_user(self):
@@ -173,11 +181,12 @@ class TestBrApiRouters(BrApiDataMixin, FastAPITransactionCase):
         ):
             with self.subTest(params=params):
                 body = self.assertStatus(self.get("/programs", params=params), 422)
-                self.assertEqual(body["detail"][0]["loc"][0], "query")
+                self.assertEqual(body["errors"][0]["location"][0], "query")
 
     def test_unknown_query_parameter(self):
         body = self.assertStatus(self.get("/programs", params={"stat": "active"}), 422)
-        self.assertEqual(body["detail"][0]["loc"], ["query", "stat"])
+        self.assertEqual(body["errors"][0]["location"], ["query", "stat"])
+        self.assertEqual(body["errors"][0]["code"], "extra_forbidden")
         self.assertStatus(
             self.get(f"/beneficiaries/sr/{self.members_a[0].sr_id}", params={"x": 1}),
             422,
@@ -200,7 +209,10 @@ class TestBrApiRouters(BrApiDataMixin, FastAPITransactionCase):
         ):
             with self.subTest(path=path):
                 body = self.assertStatus(self.get(path), 404)
-                self.assertEqual(body, {"detail": "Program not found"})
+                self.assertEqual(
+                    body,
+                    {"errors": [{"code": "not_found", "message": "Program not found"}]},
+                )
 
     def test_program_enrollments(self):
         body = self.assertStatus(self.get("/programs/T-A/enrollments"), 200)
@@ -285,7 +297,14 @@ class TestBrApiRouters(BrApiDataMixin, FastAPITransactionCase):
         ):
             with self.subTest(path=path):
                 body = self.assertStatus(self.get(path), 404)
-                self.assertEqual(body, {"detail": "Beneficiary not found"})
+                self.assertEqual(
+                    body,
+                    {
+                        "errors": [
+                            {"code": "not_found", "message": "Beneficiary not found"}
+                        ]
+                    },
+                )
         # visible to a client assigned to both programs
         self.assertStatus(
             self.get(f"/beneficiaries/sr/{other.sr_id}", client="all"), 200
@@ -361,11 +380,15 @@ class TestBrApiRouters(BrApiDataMixin, FastAPITransactionCase):
     # ------------------------------------------------------------------
     # disbursement status
     # ------------------------------------------------------------------
+    @staticmethod
+    def now_utc():
+        return fields.Datetime.now().replace(microsecond=0)
+
     def _item(self, disbursement, status="sent", **kwargs):
         item = {
             "reference": disbursement.reference,
             "status": status,
-            "status_time": "2026-11-20T10:00:00Z",
+            "status_time": self.now_utc().isoformat() + "Z",
         }
         item.update(kwargs)
         return item
@@ -401,13 +424,18 @@ class TestBrApiRouters(BrApiDataMixin, FastAPITransactionCase):
 
     def test_disbursement_status_bad_items_do_not_block(self):
         first = self.disbursements_a[0]
+        now = self.now_utc()
         payload = {
             "items": [
-                self._item(first, "paid", status_time="2026-11-20T12:00:00+02:00"),
+                self._item(
+                    first,
+                    "paid",
+                    status_time=(now + timedelta(hours=2)).isoformat() + "+02:00",
+                ),
                 {
                     "reference": "NO-SUCH-REF",
                     "status": "paid",
-                    "status_time": "2026-11-20T10:00:00",
+                    "status_time": now.isoformat(),
                 },
                 # another program's disbursement: not visible, not found
                 self._item(self.disbursements_b[0], "paid"),
@@ -426,7 +454,7 @@ class TestBrApiRouters(BrApiDataMixin, FastAPITransactionCase):
         self.assertTrue(all(r["message"] for r in results[1:]))
         first.invalidate_recordset()
         self.assertEqual(first.status, "paid")
-        self.assertEqual(str(first.paid_at), "2026-11-20 10:00:00")
+        self.assertEqual(first.paid_at, now)
         self.disbursements_b.invalidate_recordset()
         self.assertEqual(self.disbursements_b[0].status, "pending")
         log = self.env["g2p.br.api.call.log"].search(
@@ -439,7 +467,7 @@ class TestBrApiRouters(BrApiDataMixin, FastAPITransactionCase):
         body = self.assertStatus(
             self.post("/disbursements/status", payload, client="reader"), 403
         )
-        self.assertIn("detail", body)
+        self.assertEqual(body["errors"][0]["code"], "forbidden")
         self.disbursements_a.invalidate_recordset()
         self.assertEqual(self.disbursements_a[0].status, "pending")
         log = self.env["g2p.br.api.call.log"].search(
@@ -469,7 +497,8 @@ class TestBrApiRouters(BrApiDataMixin, FastAPITransactionCase):
                 body = self.assertStatus(
                     self.post("/disbursements/status", payload), 422
                 )
-                self.assertTrue(body["detail"])
+                self.assertTrue(body["errors"])
+                self.assertTrue(all(e["code"] for e in body["errors"]))
         log = self.env["g2p.br.api.call.log"].search(
             [("client_id", "=", self.clients["writer"].id)]
         )
@@ -488,6 +517,127 @@ class TestBrApiRouters(BrApiDataMixin, FastAPITransactionCase):
         self.assertStatus(
             self.post("/disbursements/status", {"items": [item]}, headers={}), 401
         )
+
+    def test_disbursement_status_time_strict(self):
+        """status_time: an ISO 8601 string only, representable, not far in the
+        future (422 with a code), never a 500 (OverflowError)."""
+        item = self._item(self.disbursements_a[0])
+        future = (fields.Datetime.now() + timedelta(days=1)).isoformat() + "Z"
+        for status_time, code in (
+            ("9999-12-31T23:59:59-14:00", "datetime_out_of_range"),
+            ("0001-01-01T00:00:00+14:00", "datetime_out_of_range"),
+            (1700000000, "datetime_type"),
+            (1700000000.5, "datetime_type"),
+            ("1700000000", "datetime_format"),
+            ("2026-11-20", "datetime_format"),
+            ("2026-11-20T10:00", "datetime_format"),
+            (None, "datetime_type"),
+            (future, "status_time_in_future"),
+            ("2999-01-01T00:00:00Z", "status_time_in_future"),
+        ):
+            with self.subTest(status_time=status_time):
+                payload = {"items": [dict(item, status_time=status_time)]}
+                body = self.assertStatus(
+                    self.post("/disbursements/status", payload), 422
+                )
+                self.assertEqual(
+                    body["errors"][0],
+                    {
+                        "code": code,
+                        "message": body["errors"][0]["message"],
+                        "location": ["body", "items", 0, "status_time"],
+                    },
+                )
+        self.disbursements_a.invalidate_recordset()
+        self.assertEqual(self.disbursements_a[0].status, "pending")
+
+    def test_disbursement_status_time_before_creation(self):
+        first, second = self.disbursements_a[:2]
+        payload = {
+            "items": [
+                self._item(first, status_time="1970-01-01T00:00:00Z"),
+                self._item(second),
+            ]
+        }
+        body = self.assertStatus(self.post("/disbursements/status", payload), 200)
+        self.assertEqual(
+            [(r["result"], r["code"]) for r in body["results"]],
+            [("error", "status_time_before_creation"), ("applied", None)],
+        )
+        first.invalidate_recordset()
+        self.assertEqual(first.status, "pending")
+
+    def test_disbursement_status_duplicate_reference(self):
+        first, second = self.disbursements_a[:2]
+        for expected_first in ("applied", "unchanged"):
+            payload = {
+                "items": [
+                    self._item(first, "sent"),
+                    self._item(second, "sent"),
+                    self._item(first, "sent"),
+                    self._item(first, "paid"),
+                ]
+            }
+            body = self.assertStatus(self.post("/disbursements/status", payload), 200)
+            self.assertEqual(
+                [(r["reference"], r["result"], r["code"]) for r in body["results"]],
+                [
+                    (first.reference, expected_first, None),
+                    (second.reference, expected_first, None),
+                    (first.reference, "error", "duplicate_reference"),
+                    (first.reference, "error", "duplicate_reference"),
+                ],
+            )
+        first.invalidate_recordset()
+        self.assertEqual(first.status, "sent")
+
+    def test_body_not_utf8_or_too_deep(self):
+        headers = dict(self.headers("writer"), **{"Content-Type": "application/json"})
+        for content, code in (
+            ('{"items": ["\u00e9"]}'.encode("latin-1"), "body_not_utf8"),
+            (b"[" * 5000 + b"]" * 5000, "json_too_deep"),
+            (b"{oops", "json_invalid"),
+        ):
+            with self.subTest(code=code):
+                response = self.client.post(
+                    "/disbursements/status", content=content, headers=headers
+                )
+                body = self.assertStatus(response, 422)
+                self.assertEqual(body["errors"][0]["code"], code)
+
+    def test_dates_are_rfc3339_with_offset(self):
+        member = self.members_a[0]
+        member.write(
+            {
+                "sr_updated_at": "2026-09-10 20:03:37",
+                "synced_at": "2026-09-11 08:00:00",
+            }
+        )
+        body = self.assertStatus(self.get(f"/beneficiaries/sr/{member.sr_id}"), 200)
+        self.assertEqual(body["sr_updated_at"], "2026-09-10T20:03:37Z")
+        self.assertEqual(body["synced_at"], "2026-09-11T08:00:00Z")
+        self.post(
+            "/disbursements/status", {"items": [self._item(self.disbursements_a[0])]}
+        )
+        body = self.assertStatus(
+            self.get(f"/beneficiaries/sr/{member.sr_id}/entitlements"), 200
+        )
+        status_time = body["items"][0]["disbursements"][0]["status_time"]
+        self.assertRegex(status_time, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+
+    def test_demo_key_not_stored_in_clear(self):
+        from ..models.g2p_br_api_demo import DEMO_KEY
+
+        secret = DEMO_KEY.split("_", 2)[2]
+        self.env.cr.execute(
+            "SELECT count(*) FROM g2p_br_api_client WHERE concat_ws("
+            "' ', name, note, key_prefix, key_salt, key_hash) LIKE %s",
+            (f"%{secret}%",),
+        )
+        self.assertEqual(self.env.cr.fetchone()[0], 0)
+        client = self.env.ref("g2p_br_api.api_client_demo", raise_if_not_found=False)
+        if client:
+            self.assertNotIn(secret, client.note or "")
 
     def test_disbursement_status_batch_of_1000(self):
         payload = {"items": [self._item(self.disbursements_a[0], "sent")] * 1000}
@@ -663,3 +813,16 @@ class TestBrApiRouters(BrApiDataMixin, FastAPITransactionCase):
         self.assertEqual(
             set(body["components"]["securitySchemes"]), {"BearerKey", "ApiKeyHeader"}
         )
+        # one documented error shape for every error answer
+        for path, operations in body["paths"].items():
+            for method, operation in operations.items():
+                for code, response in operation["responses"].items():
+                    if code.startswith(("4", "5")):
+                        with self.subTest(path=path, method=method, code=code):
+                            schema = response["content"]["application/json"]["schema"]
+                            self.assertEqual(
+                                schema["$ref"], "#/components/schemas/ErrorResponse"
+                            )
+                for code in ("401", "422"):
+                    self.assertIn(code, operation["responses"], (path, method))
+        self.assertNotIn("HTTPValidationError", body["components"]["schemas"])
