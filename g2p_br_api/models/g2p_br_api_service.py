@@ -25,6 +25,15 @@ DCI_PROGRAMME_KEYS = (
     "programme_code",
 )
 DCI_PERSON_TYPE_KEYS = ("person_identifier_type", "identifier_type", "type")
+# membership state -> DCI EnrollmentStatus (src/extensions/ibr/EnrollmentStatus.yaml);
+# draft and not_eligible memberships are no enrolment and are not listed
+DCI_ENROLMENT_STATUS = {
+    "enrolled": "Active",
+    "paused": "Suspended",
+    "exited": "Graduated",
+}
+# an exit with one of these reasons is reported Deceased
+DCI_DECEASED_REASONS = {"deceased", "death", "died"}
 
 
 def _none(value):
@@ -423,19 +432,24 @@ class G2pBrApiService(models.AbstractModel):
         if isinstance(value, dict):
             if set(value) != {"eq"}:
                 raise DciQueryError(
-                    "rjct.query.invalid", f"{what}: only the 'eq' operator is supported"
+                    "rjct.search_criteria.invalid",
+                    f"{what}: only the 'eq' operator is supported",
                 )
             value = value["eq"]
         if isinstance(value, bool) or not isinstance(value, str | int):
-            raise DciQueryError("rjct.query.invalid", f"{what} must be a string")
+            raise DciQueryError(
+                "rjct.search_criteria.invalid", f"{what} must be a string"
+            )
         value = str(value).strip()
         if not value or len(value) > 256 or "\x00" in value:
-            raise DciQueryError("rjct.query.invalid", f"{what} is not a valid value")
+            raise DciQueryError(
+                "rjct.search_criteria.invalid", f"{what} is not a valid value"
+            )
         try:
             value.encode("utf-8")
         except UnicodeEncodeError as exc:
             raise DciQueryError(
-                "rjct.query.invalid", f"{what} is not valid text"
+                "rjct.search_criteria.invalid", f"{what} is not valid text"
             ) from exc
         return value
 
@@ -450,7 +464,7 @@ class G2pBrApiService(models.AbstractModel):
                 operator = expression.get("operator", "eq")
                 if not isinstance(name, str) or operator != "eq":
                     raise DciQueryError(
-                        "rjct.query.invalid",
+                        "rjct.search_criteria.invalid",
                         "expressions need an attribute_name and the 'eq' operator",
                     )
                 conditions[name] = expression.get("attribute_value")
@@ -460,7 +474,7 @@ class G2pBrApiService(models.AbstractModel):
                 conditions["person_identifier"] = conditions.pop("value")
         if "person_identifier" not in conditions:
             raise DciQueryError(
-                "rjct.query.invalid", "the query needs a person_identifier"
+                "rjct.search_criteria.invalid", "the query needs a person_identifier"
             )
         person = self._dci_scalar(conditions["person_identifier"], "person_identifier")
         person_type = next(
@@ -495,41 +509,54 @@ class G2pBrApiService(models.AbstractModel):
             beneficiaries |= self._find_beneficiary(type_code, value)
         if len(beneficiaries) > 1:
             raise DciQueryError(
-                "rjct.person_identifier.ambiguous",
+                "rjct.search.too_many_records_found",
                 "several people have this identifier value: "
                 "give person_identifier_type",
             )
         return beneficiaries
 
     @api.model
-    def dci_enrolled(self, request):
-        """Answer a DCI IBR ``enrolled`` query (``request``: the parsed envelope)."""
-        header = request["header"]
-        message = request["message"]
-        now = datetime.now(UTC)
+    def _dci_programmes(self, beneficiary, programme):
+        """``(enrolled, programmes)``: the visible memberships of the person
+        (in ``programme`` if given) in the DCI vocabulary."""
+        programmes = []
+        enrolled = False
+        for membership in beneficiary.get_enrollments():
+            state = membership.get("state")
+            if state not in DCI_ENROLMENT_STATUS:
+                continue
+            if programme and membership.get("program_code") != programme:
+                continue
+            status = DCI_ENROLMENT_STATUS[state]
+            reason = (membership.get("exit_reason") or "").strip().lower()
+            if state == "exited" and reason in DCI_DECEASED_REASONS:
+                status = "Deceased"
+            enrolled = enrolled or state == "enrolled"
+            values = {
+                "programme_identifier": membership.get("program_code"),
+                "programme_name": membership.get("program_name") or "",
+                "enrolment_status": status,
+                "registry_state": state,
+            }
+            if membership.get("enrollment_date"):
+                values["enrolment_date"] = membership["enrollment_date"]
+            programmes.append(values)
+        return enrolled, programmes
+
+    @api.model
+    def _dci_answer(self, reference_id, criteria, now):
+        """One ``enrolled_response`` item for one query."""
         item = {
-            "reference_id": header["message_id"],
+            "reference_id": reference_id,
             "timestamp": now,
             "status": "succ",
-            "status_reason_code": None,
-            "status_reason_message": None,
             "enrolled_status": "no",
             "programmes": [],
         }
         try:
-            if header.get("is_msg_encrypted"):
-                raise DciQueryError(
-                    "rjct.encryption.not_supported",
-                    "encrypted messages are not supported",
-                )
-            if header.get("action") not in ("search", "enrolled"):
-                raise DciQueryError(
-                    "rjct.action.not_supported", "action must be 'search' or 'enrolled'"
-                )
-            criteria = message["enrolled_criteria"]
             if criteria.get("query_type") == "predicate":
                 raise DciQueryError(
-                    "rjct.query_type.not_supported",
+                    "rjct.search_criteria.invalid",
                     "predicate queries are not supported",
                 )
             person, person_type, programme = self._dci_parse_query(
@@ -537,47 +564,86 @@ class G2pBrApiService(models.AbstractModel):
             )
             beneficiary = self._dci_find_person(person, person_type)
             if beneficiary:
-                enrollments = [
-                    e
-                    for e in beneficiary.get_enrollments(state="enrolled")
-                    if not programme or e.get("program_code") == programme
-                ]
-                item["enrolled_status"] = "yes" if enrollments else "no"
-                item["programmes"] = [
-                    {
-                        "programme_identifier": e.get("program_code"),
-                        "programme_name": e.get("program_name") or "",
-                        "enrolment_status": e.get("state"),
-                        "enrolment_date": _none(e.get("enrollment_date")),
-                    }
-                    for e in enrollments
-                ]
+                enrolled, programmes = self._dci_programmes(beneficiary, programme)
+                item["enrolled_status"] = "yes" if enrolled else "no"
+                item["programmes"] = programmes
         except DciQueryError as error:
             item.update(
                 status="rjct",
                 status_reason_code=error.code,
                 status_reason_message=error.message,
-                enrolled_status=None,
+                enrolled_status="no",
             )
+        return item
+
+    @api.model
+    def dci_enrolled(self, request):
+        """Answer a DCI IBR ``enrolled`` query (``request``: the parsed envelope).
+
+        The whole message is rejected (header ``rjct``) when it is encrypted
+        (not supported: no code of the spec fits, only a message is given) or
+        its action is not ``search``/``enrolled``; otherwise each query is
+        answered by an item of its own (``rjct`` with a
+        ``SearchStatusReasonCode`` when it cannot be answered), and the header
+        is ``succ`` unless every item is rejected."""
+        header = request["header"]
+        message = request["message"]
+        now = datetime.now(UTC)
+        encrypted = header.get("is_msg_encrypted") or "ciphertext" in message
+        if encrypted:
+            queries = []
+            reject = (None, "encrypted messages are not supported")
+        elif header.get("action") not in ("search", "enrolled"):
+            queries = []
+            reject = (
+                "rjct.action.not_supported",
+                "action must be 'search' or 'enrolled'",
+            )
+        else:
+            reject = None
+            if message.get("search_request") is not None:
+                queries = [
+                    (query["reference_id"], query["search_criteria"])
+                    for query in message["search_request"]
+                ]
+            else:
+                queries = [(header["message_id"], message["enrolled_criteria"])]
+        out_header = {
+            "version": "1.0.0",
+            "message_id": str(uuid.uuid4()),
+            "message_ts": now,
+            "action": header.get("action") or "search",
+            "sender_id": DCI_SENDER_ID,
+            "is_msg_encrypted": False,
+        }
+        if header.get("sender_id"):
+            out_header["receiver_id"] = header["sender_id"]
+        if reject:
+            code, reason = reject
+            items = [
+                {
+                    "reference_id": header["message_id"],
+                    "timestamp": now,
+                    "status": "rjct",
+                    "status_reason_message": reason,
+                    "enrolled_status": "no",
+                }
+            ]
+            out_header.update(status="rjct", status_reason_message=reason)
+            if code:
+                out_header["status_reason_code"] = code
+        else:
+            items = [self._dci_answer(ref, criteria, now) for ref, criteria in queries]
+            all_rejected = all(item["status"] == "rjct" for item in items)
+            out_header["status"] = "rjct" if all_rejected else "succ"
+            if len(items) == 1 and all_rejected:
+                out_header["status_reason_message"] = items[0]["status_reason_message"]
+        out_header.update(total_count=len(items), completed_count=len(items))
         return {
-            "signature": None,
-            "header": {
-                "version": "1.0.0",
-                "message_id": str(uuid.uuid4()),
-                "message_ts": now,
-                "action": header.get("action") or "search",
-                "status": item["status"],
-                "status_reason_code": item["status_reason_code"],
-                "status_reason_message": item["status_reason_message"],
-                "total_count": 1,
-                "completed_count": 1,
-                "sender_id": DCI_SENDER_ID,
-                "receiver_id": header.get("sender_id"),
-                "is_msg_encrypted": False,
-            },
+            "header": out_header,
             "message": {
-                "transaction_id": message["transaction_id"],
+                "transaction_id": message.get("transaction_id") or "",
                 "correlation_id": str(uuid.uuid4()),
-                "enrolled_response": [item],
+                "enrolled_response": items,
             },
         }

@@ -2,12 +2,14 @@
 authentication and the access matrix of /api/br/v1."""
 
 import json
+from unittest.mock import patch
 
 from odoo import fields
 from odoo.tests import HttpCase, tagged
 from odoo.tests.common import JsonRpcException
 from odoo.tools import mute_logger
 
+from . import dci_spec
 from .common import API_ROOT, BrApiDataMixin
 
 
@@ -235,3 +237,50 @@ class TestBrApiHttp(BrApiDataMixin, HttpCase):
                 ("odoo.exceptions.AccessError", "builtins.AttributeError"),
             )
         self.assertEqual(Log.search_count([]), before)
+
+    def test_dci_errors_over_http(self):
+        """401 and 500 on the DCI routes: the spec's HttpErrorResponse."""
+        envelope = {
+            "header": {
+                "message_id": "m1",
+                "message_ts": "2026-11-25T10:00:00Z",
+                "action": "search",
+                "sender_id": "sp",
+                "total_count": 1,
+            },
+            "message": {
+                "transaction_id": "t1",
+                "enrolled_criteria": {"query": {"person_identifier": {"eq": "x"}}},
+            },
+        }
+        for path in ("/registry/sync/enrolled", "/dci/ibr/sync/enrolled"):
+            response = self.call(path, client=None, payload=envelope)
+            self.assertEqual(response.status_code, 401)
+            self.assertEqual(dci_spec.http_error_errors(response.json()), [])
+            response = self.call(path, payload=envelope)
+            self.assertEqual(response.status_code, 200)
+            self.assertEqual(dci_spec.enrolled_response_errors(response.json()), [])
+        Service = type(self.env["g2p.br.api.service"])
+        with (
+            patch.object(Service, "dci_enrolled", side_effect=RuntimeError("boom")),
+            mute_logger("odoo.http"),
+        ):
+            response = self.url_open(
+                f"{API_ROOT}/registry/sync/enrolled",
+                data=json.dumps(envelope),
+                headers=dict(
+                    self.headers("reader"), **{"Content-Type": "application/json"}
+                ),
+            )
+        self.assertEqual(response.status_code, 500)
+        body = response.json()
+        self.assertEqual(dci_spec.http_error_errors(body), [])
+        self.assertEqual(
+            body,
+            {
+                "errors": [
+                    {"code": "internal_error", "message": "Internal Server Error"}
+                ]
+            },
+        )
+        self.assertNotIn("boom", response.text)

@@ -1,6 +1,7 @@
 """Router tests: every endpoint, filter, pagination edge and error code, through
 the app of the ``/api/br/v1`` endpoint record (its real authentication)."""
 
+import json
 import time
 from datetime import timedelta
 
@@ -9,6 +10,7 @@ from odoo.tests import tagged
 
 from odoo.addons.fastapi.tests.common import FastAPITransactionCase
 
+from . import dci_spec
 from .common import BrApiDataMixin
 
 
@@ -662,8 +664,8 @@ class TestBrApiRouters(BrApiDataMixin, FastAPITransactionCase):
     # ------------------------------------------------------------------
     # DCI IBR enrolled
     # ------------------------------------------------------------------
-    def _dci(self, query, query_type="idtype-value", client="reader", **header):
-        envelope = {
+    def _envelope(self, query=None, query_type="idtype-value", message=None, **header):
+        return {
             "signature": "",
             "header": {
                 "version": "1.0.0",
@@ -675,7 +677,8 @@ class TestBrApiRouters(BrApiDataMixin, FastAPITransactionCase):
                 "is_msg_encrypted": False,
                 **header,
             },
-            "message": {
+            "message": message
+            or {
                 "transaction_id": "txn-1",
                 "enrolled_criteria": {
                     "query_type": query_type,
@@ -684,26 +687,71 @@ class TestBrApiRouters(BrApiDataMixin, FastAPITransactionCase):
                 },
             },
         }
-        return self.post("/dci/ibr/sync/enrolled", envelope, client=client)
+
+    def _dci_post(self, envelope, client="reader", path="/registry/sync/enrolled"):
+        body = self.assertStatus(self.post(path, envelope, client=client), 200)
+        self.assertEqual(dci_spec.enrolled_response_errors(body), [])
+        return body
+
+    def _dci(self, query, query_type="idtype-value", client="reader", **header):
+        return self._dci_post(self._envelope(query, query_type, **header), client)
 
     def test_dci_enrolled_yes(self):
         nid = self.members_a[0].identifier_ids[0].value
-        body = self.assertStatus(
-            self._dci(
-                {
-                    "person_identifier": {"eq": nid},
-                    "programme_identifier.program.programme_identifier": {"eq": "T-A"},
-                }
-            ),
-            200,
+        body = self._dci(
+            {
+                "person_identifier": {"eq": nid},
+                "programme_identifier.program.programme_identifier": {"eq": "T-A"},
+            }
         )
         self.assertEqual(body["header"]["status"], "succ")
+        self.assertNotIn("status_reason_code", body["header"])
+        self.assertNotIn("signature", body)
         self.assertEqual(body["header"]["receiver_id"], "spmis.example.org")
         self.assertEqual(body["message"]["transaction_id"], "txn-1")
         [item] = body["message"]["enrolled_response"]
         self.assertEqual(item["reference_id"], "msg-1")
         self.assertEqual((item["status"], item["enrolled_status"]), ("succ", "yes"))
-        self.assertEqual(item["programmes"][0]["programme_identifier"], "T-A")
+        self.assertNotIn("status_reason_code", item)
+        self.assertNotIn("status_reason_message", item)
+        [programme] = item["programmes"]
+        self.assertEqual(programme["programme_identifier"], "T-A")
+        self.assertEqual(
+            (programme["enrolment_status"], programme["registry_state"]),
+            ("Active", "enrolled"),
+        )
+        self.assertRegex(item["timestamp"], r"Z$")
+
+    def test_dci_legacy_path_is_an_alias(self):
+        nid = self.members_a[0].identifier_ids[0].value
+        envelope = self._envelope({"person_identifier": {"eq": nid}})
+        new = self._dci_post(envelope)
+        old = self._dci_post(envelope, path="/dci/ibr/sync/enrolled")
+        for body in (new, old):
+            body["header"].pop("message_id")
+            body["header"].pop("message_ts")
+            body["message"].pop("correlation_id")
+            body["message"]["enrolled_response"][0].pop("timestamp")
+        self.assertEqual(new, old)
+
+    def test_dci_enrolment_vocabulary(self):
+        member = self.members_a[0]
+        membership = self.env["g2p.br.program.membership"].search(
+            [("beneficiary_id", "=", member.id)]
+        )
+        query = {"person_identifier": {"eq": member.sr_id}}
+        for values, status, enrolled in (
+            ({"state": "paused"}, "Suspended", "no"),
+            ({"state": "exited", "exit_reason": "Moved away"}, "Graduated", "no"),
+            ({"state": "exited", "exit_reason": "Deceased"}, "Deceased", "no"),
+        ):
+            with self.subTest(values=values):
+                membership.write(values)
+                [item] = self._dci(query)["message"]["enrolled_response"]
+                self.assertEqual(item["enrolled_status"], enrolled)
+                [programme] = item["programmes"]
+                self.assertEqual(programme["enrolment_status"], status)
+                self.assertEqual(programme["registry_state"], values["state"])
 
     def test_dci_enrolled_forms(self):
         member = self.members_a[1]
@@ -745,42 +793,154 @@ class TestBrApiRouters(BrApiDataMixin, FastAPITransactionCase):
             ),
         ):
             with self.subTest(query=query):
-                body = self.assertStatus(self._dci(query, query_type), 200)
+                body = self._dci(query, query_type)
                 [item] = body["message"]["enrolled_response"]
                 self.assertEqual(item["status"], "succ", item)
                 self.assertEqual(item["enrolled_status"], expected)
 
-    def test_dci_enrolled_rejections(self):
+    def test_dci_spec_sample_request(self):
+        """The spec's own sample request (processflow2req.json), with a person
+        of the dataset: a valid EnrolledResponse (not the sample response's
+        search_response/reg_records form, see the README)."""
+        with open(f"{dci_spec.SAMPLE_DIR}/processflow2req.json", encoding="utf-8") as f:
+            envelope = json.load(f)
         nid = self.members_a[0].identifier_ids[0].value
-        for kwargs, code in (
-            (
-                {"query": {"person_identifier": {"eq": nid}}, "is_msg_encrypted": True},
-                "rjct.encryption.not_supported",
-            ),
-            (
-                {"query": {"person_identifier": {"eq": nid}}, "action": "delete"},
-                "rjct.action.not_supported",
-            ),
-            (
+        envelope["message"]["enrolled_criteria"]["query"]["attribute_value"] = nid
+        body = self._dci_post(envelope)
+        self.assertEqual(body["message"]["transaction_id"], "")
+        self.assertNotIn("search_response", body["message"])
+        [item] = body["message"]["enrolled_response"]
+        self.assertEqual((item["status"], item["enrolled_status"]), ("succ", "yes"))
+
+    def test_dci_several_queries_item_by_item(self):
+        nid_a = self.members_a[0].identifier_ids[0].value
+        message = {
+            "transaction_id": "txn-2",
+            "search_request": [
                 {
-                    "query": {"person_identifier": {"eq": nid}},
-                    "query_type": "predicate",
-                },
-                "rjct.query_type.not_supported",
-            ),
-            ({"query": {"programme_identifier": {"eq": "T-A"}}}, "rjct.query.invalid"),
-            ({"query": {"person_identifier": {"gt": nid}}}, "rjct.query.invalid"),
-            ({"query": {"person_identifier": [nid]}}, "rjct.query.invalid"),
-            ({"query": {"person_identifier": "A\x00"}}, "rjct.query.invalid"),
+                    "reference_id": f"ref-{n}",
+                    "timestamp": "2026-11-25T10:00:00Z",
+                    "search_criteria": {"query_type": "idtype-value", "query": query},
+                }
+                for n, query in enumerate(
+                    (
+                        {"person_identifier": {"eq": nid_a}},
+                        {"person_identifier": {"eq": "NOBODY"}},
+                        {"programme_identifier": {"eq": "T-A"}},
+                        {"person_identifier": {"eq": self.members_a[1].sr_id}},
+                    )
+                )
+            ],
+        }
+        body = self._dci_post(self._envelope(message=message))
+        items = body["message"]["enrolled_response"]
+        self.assertEqual(
+            [(i["reference_id"], i["status"], i["enrolled_status"]) for i in items],
+            [
+                ("ref-0", "succ", "yes"),
+                ("ref-1", "succ", "no"),
+                ("ref-2", "rjct", "no"),
+                ("ref-3", "succ", "yes"),
+            ],
+        )
+        self.assertEqual(items[2]["status_reason_code"], "rjct.search_criteria.invalid")
+        self.assertEqual(body["header"]["status"], "succ")
+        self.assertEqual(
+            (body["header"]["total_count"], body["header"]["completed_count"]), (4, 4)
+        )
+        # both forms at once, or too many queries: 422
+        both = dict(message, enrolled_criteria={"query": {}})
+        self.assertStatus(
+            self.post("/registry/sync/enrolled", self._envelope(message=both)), 422
+        )
+        many = dict(message, search_request=message["search_request"][:1] * 101)
+        self.assertStatus(
+            self.post("/registry/sync/enrolled", self._envelope(message=many)), 422
+        )
+
+    def test_dci_encrypted_message(self):
+        encrypted = {
+            "header": {"alg": "RSA-OAEP-256", "enc": "A256GCM", "kid": "k1"},
+            "ciphertext": "abc",
+            "encrypted_key": "def",
+            "tag": "ghi",
+            "iv": "jkl",
+        }
+        for envelope in (
+            self._envelope(message=encrypted, is_msg_encrypted=True),
+            self._envelope(message=encrypted),
+            self._envelope({"person_identifier": {"eq": "x"}}, is_msg_encrypted=True),
         ):
-            with self.subTest(code=code, kwargs=str(kwargs)[:80]):
-                body = self.assertStatus(self._dci(**kwargs), 200)
+            with self.subTest(envelope=str(envelope["message"])[:40]):
+                body = self._dci_post(envelope)
                 self.assertEqual(body["header"]["status"], "rjct")
+                self.assertEqual(
+                    body["header"]["status_reason_message"],
+                    "encrypted messages are not supported",
+                )
                 [item] = body["message"]["enrolled_response"]
                 self.assertEqual(
-                    (item["status"], item["status_reason_code"]), ("rjct", code)
+                    (item["status"], item["enrolled_status"]), ("rjct", "no")
                 )
-                self.assertIsNone(item["enrolled_status"])
+
+    def test_dci_enrolled_rejections(self):
+        nid = self.members_a[0].identifier_ids[0].value
+        # the whole message
+        body = self._dci({"person_identifier": {"eq": nid}}, action="delete")
+        self.assertEqual(
+            (body["header"]["status"], body["header"]["status_reason_code"]),
+            ("rjct", "rjct.action.not_supported"),
+        )
+        # one query
+        for kwargs in (
+            {"query": {"person_identifier": {"eq": nid}}, "query_type": "predicate"},
+            {"query": {"programme_identifier": {"eq": "T-A"}}},
+            {"query": {"person_identifier": {"gt": nid}}},
+            {"query": {"person_identifier": [nid]}},
+            {"query": {"person_identifier": "A\x00"}},
+        ):
+            with self.subTest(kwargs=str(kwargs)[:80]):
+                body = self._dci(**kwargs)
+                self.assertEqual(body["header"]["status"], "rjct")
+                self.assertNotIn("status_reason_code", body["header"])
+                [item] = body["message"]["enrolled_response"]
+                self.assertEqual(
+                    (
+                        item["status"],
+                        item["status_reason_code"],
+                        item["enrolled_status"],
+                    ),
+                    ("rjct", "rjct.search_criteria.invalid", "no"),
+                )
+                self.assertTrue(item["status_reason_message"])
+
+    def test_dci_ambiguous_identifier(self):
+        IdType = self.env["g2p.br.identifier.type"]
+        other_type = IdType.create({"code": "T-OTHER", "name": "Other"})
+        nid = self.members_a[0].identifier_ids[0].value
+        self.env["g2p.br.beneficiary.identifier"].create(
+            {
+                "beneficiary_id": self.members_a[1].id,
+                "type_id": other_type.id,
+                "value": nid,
+            }
+        )
+        [item] = self._dci({"person_identifier": {"eq": nid}})["message"][
+            "enrolled_response"
+        ]
+        self.assertEqual(
+            (item["status"], item["status_reason_code"]),
+            ("rjct", "rjct.search.too_many_records_found"),
+        )
+
+    def test_dci_errors_are_http_error_responses(self):
+        envelope = self._envelope({"person_identifier": {"eq": "x"}})
+        for path in ("/registry/sync/enrolled", "/dci/ibr/sync/enrolled"):
+            response = self.client.post(path, json=envelope)
+            body = self.assertStatus(response, 401)
+            self.assertEqual(dci_spec.http_error_errors(body), [])
+            body = self.assertStatus(self.post(path, {"header": {}}), 422)
+            self.assertEqual(dci_spec.http_error_errors(body), [])
 
     def test_dci_enrolled_malformed(self):
         for payload in (
@@ -789,7 +949,7 @@ class TestBrApiRouters(BrApiDataMixin, FastAPITransactionCase):
             {"header": {"message_id": "m"}, "message": {"transaction_id": "t"}},
         ):
             with self.subTest(payload=payload):
-                self.assertStatus(self.post("/dci/ibr/sync/enrolled", payload), 422)
+                self.assertStatus(self.post("/registry/sync/enrolled", payload), 422)
 
     # ------------------------------------------------------------------
     # OpenAPI
@@ -808,6 +968,7 @@ class TestBrApiRouters(BrApiDataMixin, FastAPITransactionCase):
                 "/programs/{code}/cycles",
                 "/disbursements/status",
                 "/dci/ibr/sync/enrolled",
+                "/registry/sync/enrolled",
             },
         )
         self.assertEqual(
