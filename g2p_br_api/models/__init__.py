@@ -8,3 +8,4 @@ from . import (
 )
 from . import res_lang
 from . import ir_http
+from . import feed_indexes

@@ -10,10 +10,12 @@ JSON-friendly data shaped like the response schemas.
 import time
 import uuid
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from odoo import _, api, models
-from odoo.tools import html2plaintext
+from odoo.tools import SQL, html2plaintext
+
+from ..schemas import encode_cursor
 
 DISBURSEMENT_WRITER_GROUP = "g2p_br_api.group_br_api_disbursement_writer"
 DCI_SENDER_ID = "beneficiary-registry"
@@ -422,6 +424,124 @@ class G2pBrApiService(models.AbstractModel):
                 }
                 for r in results
             ],
+        }
+
+    # ------------------------------------------------------------------
+    # change feeds (keyset pagination on (write_date, id))
+    # ------------------------------------------------------------------
+    @api.model
+    def _feed_horizon(self):
+        """The feed only serves rows changed before every write that may still
+        commit: before the start of the oldest open transaction of the
+        database (other than this request's, which writes no feed record).
+        Odoo stamps ``write_date`` with the start of the writing transaction,
+        so a row that one of them commits later has a ``write_date`` at or
+        after this horizon, and a later call serves it: no row is skipped
+        (see the README for the guarantee and its one residual case)."""
+        self.env.cr.execute(
+            SQL(
+                "SELECT COALESCE(min(xact_start), clock_timestamp()) "
+                "AT TIME ZONE 'UTC' FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND xact_start IS NOT NULL"
+            )
+        )
+        return self.env.cr.fetchone()[0]
+
+    @api.model
+    def _feed_page(self, model, domain, updated_since, cursor, limit):
+        """``(records, next_cursor, has_more)``: the next ``limit`` records of
+        ``model`` (with the user's record rules) in ``domain``, ordered by
+        ``(write_date, id)``, after ``cursor`` (a decoded ``(write_date, id)``)
+        or changed at or after ``updated_since``."""
+        Model = self.env[model]
+        horizon = self._feed_horizon()
+        query = Model._search(domain, order="write_date, id", limit=limit + 1)
+        write_date = SQL.identifier(Model._table, "write_date")
+        record_id = SQL.identifier(Model._table, "id")
+        query.add_where(SQL("%s < %s", write_date, horizon))
+        if cursor:
+            query.add_where(SQL("(%s, %s) > (%s, %s)", write_date, record_id, *cursor))
+        elif updated_since:
+            query.add_where(SQL("%s >= %s", write_date, updated_since))
+        records = Model.browse(query)
+        has_more = len(records) > limit
+        records = records[:limit]
+        if records:
+            last = records[-1]
+            next_cursor = encode_cursor(last.write_date, last.id)
+        elif cursor:
+            next_cursor = encode_cursor(*cursor)
+        else:
+            # nothing yet: start after updated_since (or from the beginning)
+            start = updated_since or datetime(1970, 1, 1)
+            next_cursor = encode_cursor(start - timedelta(microseconds=1), 2**31 - 1)
+        return records, next_cursor, has_more
+
+    # ------------------------------------------------------------------
+    # disbursements (payment providers)
+    # ------------------------------------------------------------------
+    @api.model
+    def _disbursement_values(self, disbursement):
+        beneficiary = disbursement.beneficiary_id
+        cash = disbursement.benefit_kind == "cash"
+        return {
+            "reference": disbursement.reference,
+            "program": disbursement.program_id.code,
+            "cycle_id": disbursement.cycle_id.id or None,
+            "cycle": disbursement.cycle_id.name or None,
+            "entitlement_id": disbursement.entitlement_id.id,
+            "beneficiary": {
+                "sr_id": beneficiary.sr_id,
+                "identifiers": [
+                    {"type": i.type_id.code, "value": i.value}
+                    for i in beneficiary.identifier_ids
+                ],
+            },
+            "channel": _none(disbursement.channel),
+            "amount": disbursement.amount if cash else None,
+            "currency": disbursement.currency_id.name if cash else None,
+            "quantity": None if cash else disbursement.quantity,
+            "unit": None if cash else _none(disbursement.unit),
+            "status": disbursement.status,
+            "status_time": _none(disbursement.status_time),
+            "failure_reason": _none(disbursement.failure_reason),
+            "updated_at": disbursement.write_date,
+        }
+
+    @api.model
+    def disbursement(self, reference):
+        """The disbursement with this reference, if the user may see it."""
+        disbursement = self.env["g2p.br.disbursement"].search(
+            [("reference", "=", reference)], limit=1
+        )
+        return self._disbursement_values(disbursement) if disbursement else None
+
+    @api.model
+    def disbursements(
+        self, program, cycle, state, updated_since, cursor, limit, reference=None
+    ):
+        """A page of the change feed of the disbursements visible to the user
+        (``None`` when ``program`` is given and not visible)."""
+        domain = []
+        if program:
+            found = self._find_program(program)
+            if not found:
+                return None
+            domain.append(("program_id", "=", found.id))
+        if cycle:
+            domain.append(("cycle_id", "=", cycle))
+        if state:
+            domain.append(("status", "=", state))
+        if reference:
+            domain.append(("reference", "=", reference))
+        records, next_cursor, has_more = self._feed_page(
+            "g2p.br.disbursement", domain, updated_since, cursor, limit
+        )
+        return {
+            "items": [self._disbursement_values(d) for d in records],
+            "next_cursor": next_cursor,
+            "has_more": has_more,
         }
 
     # ------------------------------------------------------------------

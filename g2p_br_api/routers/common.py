@@ -6,7 +6,15 @@ from fastapi import Path, Query
 from pydantic import AfterValidator
 
 from ..error_handlers import ApiError
-from ..schemas import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, ErrorResponse, check_text
+from ..schemas import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    MAX_OFFSET,
+    ErrorResponse,
+    check_text,
+    decode_cursor,
+    parse_utc_datetime,
+)
 
 Limit = Annotated[
     int,
@@ -31,6 +39,37 @@ ProgramCode = Annotated[
     str,
     Path(min_length=1, max_length=128, description="Program code"),
     AfterValidator(check_text),
+]
+
+
+def _optional(parse):
+    def validate(value):
+        return None if value is None else parse(value)
+
+    return AfterValidator(validate)
+
+
+Cursor = Annotated[
+    str | None,
+    Query(
+        max_length=200,
+        description="`next_cursor` of the previous page: the changes after it "
+        "(takes precedence over `updated_since`)",
+    ),
+    _optional(decode_cursor),
+]
+UpdatedSince = Annotated[
+    str | None,
+    Query(
+        max_length=64,
+        description="Only records changed at or after this RFC 3339 date-time "
+        "(`2026-11-20T10:00:00Z`; without an offset: UTC)",
+        examples=["2026-11-20T10:00:00Z"],
+    ),
+    _optional(parse_utc_datetime),
+]
+FeedLimit = Annotated[
+    int, Query(ge=1, le=MAX_LIMIT, description=f"Page size (1 to {MAX_LIMIT})")
 ]
 
 NOT_FOUND = {
@@ -82,10 +121,13 @@ __all__ = [
     "INVALID",
     "NOT_FOUND",
     "UNAUTHORIZED",
+    "Cursor",
+    "FeedLimit",
     "IdType",
     "IdValue",
     "Limit",
     "Offset",
     "ProgramCode",
+    "UpdatedSince",
     "found",
 ]

@@ -1,15 +1,76 @@
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from odoo.api import Environment
 
 from ..dependencies import authenticated_env
 from ..error_handlers import ApiError
-from ..schemas import StatusUpdateRequest, StatusUpdateResponse
-from .common import ERRORS, FORBIDDEN
+from ..schemas import (
+    Code,
+    DisbursementDetail,
+    DisbursementPage,
+    StatusUpdateRequest,
+    StatusUpdateResponse,
+)
+from .common import (
+    DEFAULT_LIMIT,
+    ERRORS,
+    FORBIDDEN,
+    NOT_FOUND,
+    Cursor,
+    FeedLimit,
+    UpdatedSince,
+    found,
+)
 
 router = APIRouter(prefix="/disbursements", tags=["disbursements"], responses=ERRORS)
+
+DisbursementStatus = Literal["pending", "sent", "paid", "failed", "reversed"]
+
+
+@router.get("", response_model=DisbursementPage, responses=NOT_FOUND)
+async def list_disbursements(
+    env: Annotated[Environment, Depends(authenticated_env)],
+    program: Annotated[Code | None, Query(description="Program code")] = None,
+    cycle: Annotated[
+        int | None, Query(ge=1, le=2**31 - 1, description="Cycle id")
+    ] = None,
+    state: Annotated[
+        DisbursementStatus | None, Query(description="Disbursement status")
+    ] = None,
+    reference: Annotated[
+        Code | None,
+        Query(description="One reference (any value, also with `/`)"),
+    ] = None,
+    updated_since: UpdatedSince = None,
+    cursor: Cursor = None,
+    limit: FeedLimit = DEFAULT_LIMIT,
+):
+    """The disbursements of the client's programs, as a change feed: oldest
+    change first, ordered by (last change, id), with a `next_cursor` to give
+    back for the next page. What a payment provider is to pay:
+    `?program=SCG&cycle=12&state=pending`. Polling with the last
+    `next_cursor` returns every change made since, exactly once (see the
+    README). A `program` the client cannot see answers 404."""
+    service = env["g2p.br.api.service"]
+    return found(
+        service.disbursements(
+            program, cycle, state, updated_since, cursor, limit, reference
+        ),
+        "Program",
+    )
+
+
+@router.get("/{reference:path}", response_model=DisbursementDetail, responses=NOT_FOUND)
+async def get_disbursement(
+    reference: Annotated[Code, Path(description="Disbursement reference")],
+    env: Annotated[Environment, Depends(authenticated_env)],
+):
+    """One disbursement by its reference: program, cycle, beneficiary (SR id and
+    identifiers), amount, channel and status. 404 when it does not exist or
+    belongs to a program of another client."""
+    return found(env["g2p.br.api.service"].disbursement(reference), "Disbursement")
 
 
 @router.post(

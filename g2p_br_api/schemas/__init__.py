@@ -18,6 +18,8 @@ from .common import (
     SafeText,
     UtcDateTime,
     check_text,
+    decode_cursor,
+    encode_cursor,
     parse_utc_datetime,
     rfc3339,
 )
@@ -26,6 +28,8 @@ from .dci import (
     DciEnrolledResponse,
 )
 from .disbursement import (
+    DisbursementDetail,
+    DisbursementPage,
     StatusUpdateItem,
     StatusUpdateRequest,
     StatusUpdateResponse,
@@ -54,6 +58,8 @@ __all__ = [
     "DciEnrolledRequest",
     "DciEnrolledResponse",
     "Disbursement",
+    "DisbursementDetail",
+    "DisbursementPage",
     "Enrollment",
     "Enrollments",
     "Entitlement",
@@ -76,6 +82,8 @@ __all__ = [
     "Totals",
     "UtcDateTime",
     "check_text",
+    "decode_cursor",
+    "encode_cursor",
     "parse_utc_datetime",
     "rfc3339",
 ]

@@ -1,3 +1,5 @@
+import base64
+import binascii
 import re
 from datetime import UTC, datetime
 from typing import Annotated
@@ -121,3 +123,29 @@ class ErrorResponse(BaseModel):
     ``HttpErrorResponse``)."""
 
     errors: list[ErrorItem] = Field(min_length=1)
+
+
+def encode_cursor(write_date, record_id):
+    """Opaque keyset cursor: the (write_date, id) of the last row returned."""
+    raw = f"{write_date.isoformat(timespec='microseconds')}|{record_id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(value):
+    try:
+        padded = value + "=" * (-len(value) % 4)
+        raw = base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii")
+        when, record_id = raw.split("|")
+        parsed = (datetime.fromisoformat(when), int(record_id))
+        if parsed[0].tzinfo is not None or not 0 < parsed[1] < 2**31:
+            raise ValueError(raw)
+    except (ValueError, UnicodeError, binascii.Error) as exc:
+        raise PydanticCustomError(
+            "cursor_invalid", "is not a cursor given by this API"
+        ) from exc
+    return parsed
+
+
+def parse_updated_since(value):
+    """``updated_since``: an ISO 8601 date-time string, as ``status_time``."""
+    return parse_utc_datetime(value)

@@ -11,7 +11,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from .common import MAX_LIMIT, Code, check_text, parse_utc_datetime
+from .common import MAX_LIMIT, Code, UtcDateTime, check_text, parse_utc_datetime
 
 Reason = Annotated[str, StringConstraints(max_length=2000), AfterValidator(check_text)]
 
@@ -89,3 +89,45 @@ class StatusUpdateSummary(BaseModel):
 class StatusUpdateResponse(BaseModel):
     summary: StatusUpdateSummary
     results: list[StatusUpdateResult]
+
+
+class DisbursementBeneficiary(BaseModel):
+    sr_id: str = Field(description="Social Registry id")
+    identifiers: list[dict[str, str]] = Field(
+        description="Identifiers of the beneficiary: `[{type, value}]`"
+    )
+
+
+class DisbursementDetail(BaseModel):
+    """A disbursement as a payment provider needs it: what to pay, to whom."""
+
+    reference: str
+    program: str = Field(description="Program code")
+    cycle_id: int | None = None
+    cycle: str | None = Field(None, description="Cycle name")
+    entitlement_id: int
+    beneficiary: DisbursementBeneficiary
+    channel: str | None = None
+    amount: float | None = Field(None, description="Cash disbursements")
+    currency: str | None = None
+    quantity: float | None = Field(None, description="In-kind disbursements")
+    unit: str | None = None
+    status: Literal["pending", "sent", "paid", "failed", "reversed"]
+    status_time: UtcDateTime | None = Field(
+        None, description="When the current status was reached"
+    )
+    failure_reason: str | None = None
+    updated_at: UtcDateTime = Field(
+        description="Last change of the record (the change feed's order)"
+    )
+
+
+class DisbursementPage(BaseModel):
+    """A page of a change feed, oldest change first."""
+
+    items: list[DisbursementDetail]
+    next_cursor: str = Field(
+        description="Give it as `cursor` to get the changes after this page (also "
+        "when `has_more` is false: to poll for later changes)"
+    )
+    has_more: bool = Field(description="More changes are available right now")

@@ -4,6 +4,7 @@ import warnings
 warnings.filterwarnings("ignore", message=".*httpx.*")
 
 from . import (
+    test_api_feeds,
     test_api_fuzz,
     test_api_http,
     test_api_routers,

@@ -70,6 +70,7 @@ class TestBrApiHttp(BrApiDataMixin, HttpCase):
         member_a = self.members_a[0]
         member_b = self.members_b[0]
         nid_b = member_b.identifier_ids[0].value
+        ref_b = self.disbursements_b[0].reference
         paths_a = [
             f"/beneficiaries/sr/{member_a.sr_id}",
             f"/beneficiaries/sr/{member_a.sr_id}/enrollments",
@@ -77,6 +78,8 @@ class TestBrApiHttp(BrApiDataMixin, HttpCase):
             "/programs/H-A",
             "/programs/H-A/enrollments",
             "/programs/H-A/cycles",
+            f"/disbursements/{self.disbursements_a[0].reference}",
+            "/disbursements?program=H-A",
         ]
         paths_b = [
             f"/beneficiaries/sr/{member_b.sr_id}",
@@ -87,6 +90,8 @@ class TestBrApiHttp(BrApiDataMixin, HttpCase):
             "/programs/H-B",
             "/programs/H-B/enrollments",
             "/programs/H-B/cycles",
+            f"/disbursements/{ref_b}",
+            "/disbursements?program=H-B",
         ]
         for client, expected_b in (("reader", 404), ("writer", 404), ("all", 200)):
             for path in paths_a:
@@ -102,6 +107,7 @@ class TestBrApiHttp(BrApiDataMixin, HttpCase):
                             path.replace("H-B", "NOPE")
                             .replace(member_b.sr_id, "NOBODY")
                             .replace(nid_b, "NOBODY")
+                            .replace(ref_b, "NOREF")
                         )
                         self.assertEqual(
                             response.content, self.call(missing, client).content
