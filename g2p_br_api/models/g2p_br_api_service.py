@@ -97,6 +97,7 @@ class G2pBrApiService(models.AbstractModel):
             "disbursed_total": values.get("disbursed_total") or 0.0,
             "remaining": values.get("remaining") or 0.0,
             "disbursement_status": _none(values.get("disbursement_status")),
+            "updated_at": values.get("updated_at"),
             "disbursements": [
                 {
                     "reference": d.get("reference"),
@@ -165,11 +166,40 @@ class G2pBrApiService(models.AbstractModel):
 
     @api.model
     def beneficiary_entitlements(
-        self, id_type, id_value, program, cycle, state, limit, offset
+        self,
+        id_type,
+        id_value,
+        program,
+        cycle,
+        state,
+        limit,
+        offset,
+        updated_since=None,
+        cursor=None,
     ):
         beneficiary = self._find_beneficiary(id_type, id_value)
         if not beneficiary:
             return None
+        if updated_since or cursor:
+            domain = [("beneficiary_id", "=", beneficiary.id)]
+            if program:
+                domain.append(("program_id.code", "=", program))
+            if cycle:
+                domain.append(("cycle_id", "=", cycle))
+            if state:
+                domain.append(("state", "=", state))
+            records, next_cursor, has_more = self._feed_page(
+                "g2p.br.entitlement", domain, updated_since, cursor, max(limit, 1)
+            )
+            items = []
+            for record, values in zip(records, records._to_dicts(), strict=True):
+                values["updated_at"] = record.write_date
+                items.append(self._entitlement(values))
+            return dict(
+                _page(None, limit, 0, items[:limit]),
+                next_cursor=next_cursor,
+                has_more=has_more,
+            )
         # Odoo reads limit=0 as "no limit": ask for one row, keep none
         result = beneficiary.get_entitlements(
             program=program,
@@ -255,24 +285,53 @@ class G2pBrApiService(models.AbstractModel):
         return self._search_page(model, domain, limit, offset, order=order)
 
     @api.model
-    def program_enrollments(self, code, state, limit, offset):
+    def _membership_values(self, membership):
+        beneficiary = membership.beneficiary_id
+        return {
+            "sr_id": beneficiary.sr_id,
+            "kind": _none(beneficiary.kind),
+            "identifiers": [
+                {"type": i.type_id.code, "value": i.value}
+                for i in beneficiary.identifier_ids
+            ],
+            "state": membership.state,
+            "enrollment_date": _none(membership.enrollment_date),
+            "exit_date": _none(membership.exit_date),
+            "exit_reason": _none(membership.exit_reason),
+            "updated_at": membership.write_date,
+        }
+
+    @api.model
+    def program_enrollments(
+        self, code, state, limit, offset, updated_since=None, cursor=None
+    ):
+        if updated_since or cursor:
+            program = self._find_program(code)
+            if not program:
+                return None
+            domain = [("program_id", "=", program.id)]
+            if state:
+                domain.append(("state", "=", state))
+            records, next_cursor, has_more = self._feed_page(
+                "g2p.br.program.membership",
+                domain,
+                updated_since,
+                cursor,
+                max(limit, 1),
+            )
+            items = [self._membership_values(m) for m in records[:limit]]
+            return dict(
+                _page(None, limit, 0, items),
+                next_cursor=next_cursor,
+                has_more=has_more,
+            )
         page = self._program_page(
             code, "g2p.br.program.membership", state, limit, offset, "id"
         )
         if page is None:
             return None
         total, memberships = page
-        items = [
-            {
-                "sr_id": m.beneficiary_id.sr_id,
-                "kind": _none(m.beneficiary_id.kind),
-                "state": m.state,
-                "enrollment_date": _none(m.enrollment_date),
-                "exit_date": _none(m.exit_date),
-                "exit_reason": _none(m.exit_reason),
-            }
-            for m in memberships
-        ]
+        items = [self._membership_values(m) for m in memberships]
         return _page(total, limit, offset, items)
 
     @api.model

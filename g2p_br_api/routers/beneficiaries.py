@@ -10,10 +10,13 @@ from .common import (
     DEFAULT_LIMIT,
     ERRORS,
     NOT_FOUND,
+    Cursor,
     IdType,
     IdValue,
     Limit,
     Offset,
+    UpdatedSince,
+    check_feed_offset,
     found,
 )
 
@@ -69,12 +72,27 @@ async def get_beneficiary_entitlements(
     state: Annotated[EntitlementState | None, Query()] = None,
     limit: Limit = DEFAULT_LIMIT,
     offset: Offset = 0,
+    updated_since: UpdatedSince = None,
+    cursor: Cursor = None,
 ):
-    """Entitlements of a beneficiary with their disbursements."""
+    """Entitlements of a beneficiary with their disbursements.
+
+    Offset pagination by default (latest first). With `updated_since` or
+    `cursor`: a change feed (oldest change first, `next_cursor`), as on
+    `/programs/{code}/enrollments`; `offset` must then be 0."""
     service = env["g2p.br.api.service"]
+    check_feed_offset(offset, updated_since, cursor)
     return found(
         service.beneficiary_entitlements(
-            id_type, id_value, program, cycle, state, limit, offset
+            id_type,
+            id_value,
+            program,
+            cycle,
+            state,
+            limit,
+            offset,
+            updated_since,
+            cursor,
         ),
         "Beneficiary",
     )

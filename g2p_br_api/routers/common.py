@@ -3,6 +3,7 @@
 from typing import Annotated
 
 from fastapi import Path, Query
+from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator
 
 from ..error_handlers import ApiError
@@ -104,6 +105,20 @@ INVALID = {
 ERRORS = UNAUTHORIZED | INVALID
 
 
+def check_feed_offset(offset, updated_since, cursor):
+    """A change feed pages with its cursor, not with an offset."""
+    if offset and (updated_since is not None or cursor is not None):
+        raise RequestValidationError(
+            [
+                {
+                    "type": "offset_with_cursor",
+                    "loc": ("query", "offset"),
+                    "msg": "offset must be 0 with updated_since or cursor",
+                }
+            ]
+        )
+
+
 def not_found(what):
     return ApiError(404, "not_found", f"{what} not found")
 
@@ -129,5 +144,6 @@ __all__ = [
     "Offset",
     "ProgramCode",
     "UpdatedSince",
+    "check_feed_offset",
     "found",
 ]

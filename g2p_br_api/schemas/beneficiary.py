@@ -62,13 +62,27 @@ class Entitlement(_Schema):
     remaining: float = 0.0
     disbursement_status: str | None = None
     disbursements: list[Disbursement] = []
+    updated_at: UtcDateTime | None = Field(
+        None, description="Last change of the entitlement (the change feed's order)"
+    )
 
 
 class Entitlements(_Schema):
-    total: int
+    total: int | None = Field(
+        description="Matching entitlements; null in change-feed mode "
+        "(`updated_since` or `cursor` given)"
+    )
     limit: int
     offset: int
     items: list[Entitlement]
+    next_cursor: str | None = Field(
+        None,
+        description="Change-feed mode: give it as `cursor` for the changes after "
+        "this page; null in offset mode",
+    )
+    has_more: bool | None = Field(
+        None, description="Change-feed mode: more changes are available now"
+    )
 
 
 class EntitlementSummary(_Schema):

@@ -211,3 +211,82 @@ class TestBrApiFeeds(BrApiDataMixin, FastAPITransactionCase):
         self.env.cr.execute("SELECT pg_stat_clear_snapshot()")
         references, _cursor = self._walk({}, limit=50)
         self.assertIn(disbursement.reference, references)
+
+    # ------------------------------------------------------------------
+    # program enrollments and beneficiary entitlements
+    # ------------------------------------------------------------------
+    def _walk_path(self, path, params, client="reader", limit=1):
+        keys, cursor = [], None
+        for _page in range(50):
+            query = dict(params, limit=limit)
+            if cursor:
+                query = dict(query, cursor=cursor)
+            body = self.assertStatus(self.get(path, client, params=query), 200)
+            self.assertIsNone(body["total"])
+            keys += body["items"]
+            cursor = body["next_cursor"]
+            self.assertTrue(cursor)
+            if not body["has_more"]:
+                return keys, cursor
+        self.fail("the feed does not end")
+
+    def test_program_enrollments_feed(self):
+        path = "/programs/FD-A/enrollments"
+        # offset mode: identifiers included, no cursor
+        body = self.assertStatus(self.get(path), 200)
+        self.assertEqual(body["total"], 2)
+        self.assertIsNone(body["next_cursor"])
+        item = body["items"][0]
+        self.assertEqual(item["identifiers"][0]["type"], "NID")
+        self.assertRegex(item["updated_at"], r"Z$")
+        # feed mode, one row a page
+        items, cursor = self._walk_path(path, {"updated_since": "1970-01-01T00:00:00Z"})
+        self.assertEqual(
+            sorted(i["sr_id"] for i in items), sorted(self.members_a.mapped("sr_id"))
+        )
+        # a change after the cursor: served once
+        membership = self.env["g2p.br.program.membership"].search(
+            [("beneficiary_id", "=", self.members_a[1].id)]
+        )
+        self.env.cr.execute(
+            "UPDATE g2p_br_program_membership SET write_date = %s WHERE id = %s",
+            (self.clock(), membership.id),
+        )
+        membership.invalidate_recordset()
+        items, cursor = self._walk_path(path, {"cursor": cursor})
+        self.assertEqual([i["sr_id"] for i in items], [self.members_a[1].sr_id])
+        items, cursor = self._walk_path(path, {"cursor": cursor})
+        self.assertEqual(items, [])
+        # not another program's
+        self.assertStatus(
+            self.get("/programs/FD-B/enrollments", params={"cursor": cursor}), 404
+        )
+        # offset and cursor do not mix
+        body = self.assertStatus(
+            self.get(path, params={"cursor": cursor, "offset": 1}), 422
+        )
+        self.assertEqual(body["errors"][0]["code"], "offset_with_cursor")
+
+    def test_beneficiary_entitlements_feed(self):
+        member = self.members_a[0]
+        path = f"/beneficiaries/sr/{member.sr_id}/entitlements"
+        items, cursor = self._walk_path(path, {"updated_since": "1970-01-01T00:00:00Z"})
+        self.assertEqual(len(items), 1)
+        self.assertEqual(items[0]["program"], "FD-A")
+        self.assertTrue(items[0]["disbursements"])
+        self.assertRegex(items[0]["updated_at"], r"Z$")
+        items, _cursor = self._walk_path(path, {"cursor": cursor})
+        self.assertEqual(items, [])
+        items, _cursor = self._walk_path(
+            path, {"updated_since": "1970-01-01T00:00:00Z", "state": "draft"}
+        )
+        self.assertEqual(items, [])
+        # another program's member: 404 in feed mode too
+        other = self.members_b[0]
+        self.assertStatus(
+            self.get(
+                f"/beneficiaries/sr/{other.sr_id}/entitlements",
+                params={"updated_since": "1970-01-01T00:00:00Z"},
+            ),
+            404,
+        )

@@ -969,6 +969,8 @@ class TestBrApiRouters(BrApiDataMixin, FastAPITransactionCase):
                 "/disbursements/status",
                 "/dci/ibr/sync/enrolled",
                 "/registry/sync/enrolled",
+                "/disbursements",
+                "/disbursements/{reference}",
             },
         )
         self.assertEqual(
