@@ -17,6 +17,7 @@ from odoo.api import Environment
 
 from odoo.addons.fastapi.dependencies import odoo_env
 
+from .context import API_REQUEST, ApiRequest
 from .error_handlers import ApiError
 
 bearer_scheme = HTTPBearer(
@@ -70,10 +71,20 @@ async def authenticated_client(
 
 
 async def authenticated_env(
+    request: Request,
     env: Annotated[Environment, Depends(odoo_env)],
     client: Annotated[ApiClient, Depends(authenticated_client)],
 ) -> Environment:
-    """The environment of the client's user: its groups and record rules apply."""
+    """The environment of the client's user: its groups and record rules apply.
+
+    Also marks the request as an API request of this client (``API_REQUEST``,
+    for the read audit trail)."""
+    route = request.scope.get("route")
+    API_REQUEST.set(
+        ApiRequest(
+            client.id, client.user_id, getattr(route, "path", None) or request.url.path
+        )
+    )
     user_env = env(user=client.user_id)
     context = dict(env.context, br_api_client_id=client.id)
     context["allowed_company_ids"] = user_env.user.company_ids.ids

@@ -117,6 +117,7 @@ class G2pBrApiService(models.AbstractModel):
         beneficiary = self._find_beneficiary(id_type, id_value)
         if not beneficiary:
             return None
+        self._audit_reads(beneficiary.ids)
         # Not the core's get_summary(): it reads the household's SR id, which
         # raises AccessError for a client that sees the individual (member
         # of its programs) but not the household.
@@ -160,6 +161,7 @@ class G2pBrApiService(models.AbstractModel):
         beneficiary = self._find_beneficiary(id_type, id_value)
         if not beneficiary:
             return None
+        self._audit_reads(beneficiary.ids)
         enrollments = beneficiary.get_enrollments(state=state)
         items = [self._enrollment(e) for e in enrollments[offset : offset + limit]]
         return _page(len(enrollments), limit, offset, items)
@@ -180,6 +182,7 @@ class G2pBrApiService(models.AbstractModel):
         beneficiary = self._find_beneficiary(id_type, id_value)
         if not beneficiary:
             return None
+        self._audit_reads(beneficiary.ids)
         if updated_since or cursor:
             domain = [("beneficiary_id", "=", beneficiary.id)]
             if program:
@@ -210,6 +213,96 @@ class G2pBrApiService(models.AbstractModel):
         )
         items = [self._entitlement(e) for e in result["items"][:limit]]
         return _page(result["total"], limit, offset, items)
+
+    @api.model
+    def _audit_reads(self, beneficiary_ids):
+        """Read audit trail (only inside an API request, see ``context``)."""
+        self.env["g2p.br.api.read.log"]._record_reads(beneficiary_ids)
+
+    # ------------------------------------------------------------------
+    # bulk lookups
+    # ------------------------------------------------------------------
+    @api.model
+    def _find_beneficiaries(self, identifiers):
+        """``{(type, value): beneficiary}`` of the people the user may see
+        among ``identifiers`` (``[(type, value)]``): one query per identifier
+        type, then one for the record rules on the beneficiaries."""
+        Beneficiary = self.env["g2p.br.beneficiary"]
+        by_type = {}
+        for id_type, value in identifiers:
+            by_type.setdefault(id_type, set()).add(value)
+        candidates = {}
+        for id_type, values in by_type.items():
+            if id_type == "sr":
+                rows = Beneficiary.search_read(
+                    [("sr_id", "in", list(values))], ["sr_id"]
+                )
+                candidates.update({("sr", r["sr_id"]): r["id"] for r in rows})
+            else:
+                rows = self.env["g2p.br.beneficiary.identifier"].search_read(
+                    [("type_id.code", "=", id_type), ("value", "in", list(values))],
+                    ["value", "beneficiary_id"],
+                )
+                candidates.update(
+                    {(id_type, r["value"]): r["beneficiary_id"][0] for r in rows}
+                )
+        # the identifier may be visible while the beneficiary is not
+        visible = Beneficiary.search([("id", "in", list(set(candidates.values())))])
+        by_id = {b.id: b for b in visible}
+        return {
+            key: by_id[beneficiary_id]
+            for key, beneficiary_id in candidates.items()
+            if beneficiary_id in by_id
+        }
+
+    @api.model
+    def _bulk(self, identifiers, model, order, to_items):
+        found = self._find_beneficiaries(identifiers)
+        beneficiaries = self.env["g2p.br.beneficiary"].union(*found.values())
+        records = self.env[model].search(
+            [("beneficiary_id", "in", beneficiaries.ids)], order=order
+        )
+        items_by_beneficiary = {}
+        for record, item in zip(records, to_items(records), strict=True):
+            items_by_beneficiary.setdefault(record.beneficiary_id.id, []).append(item)
+        self._audit_reads(beneficiaries.ids)
+        results = []
+        for id_type, value in identifiers:
+            beneficiary = found.get((id_type, value))
+            result = {"type": id_type, "value": value, "found": bool(beneficiary)}
+            result["sr_id"] = beneficiary.sr_id if beneficiary else None
+            result["items"] = (
+                items_by_beneficiary.get(beneficiary.id, []) if beneficiary else []
+            )
+            results.append(result)
+        return {"results": results}
+
+    @api.model
+    def bulk_enrollments(self, identifiers):
+        """Enrollments of up to 1,000 people, in the order of ``identifiers``."""
+        return self._bulk(
+            identifiers,
+            "g2p.br.program.membership",
+            "id",
+            lambda memberships: [self._enrollment(m._to_dict()) for m in memberships],
+        )
+
+    @api.model
+    def bulk_entitlements(self, identifiers):
+        """Entitlements of up to 1,000 people, in the order of ``identifiers``."""
+
+        def to_items(entitlements):
+            items = []
+            for record, values in zip(
+                entitlements, entitlements._to_dicts(), strict=True
+            ):
+                values["updated_at"] = record.write_date
+                items.append(self._entitlement(values))
+            return items
+
+        return self._bulk(
+            identifiers, "g2p.br.entitlement", "valid_from desc, id desc", to_items
+        )
 
     # ------------------------------------------------------------------
     # programs
@@ -319,7 +412,9 @@ class G2pBrApiService(models.AbstractModel):
                 cursor,
                 max(limit, 1),
             )
-            items = [self._membership_values(m) for m in records[:limit]]
+            records = records[:limit]
+            self._audit_reads(records.beneficiary_id.ids)
+            items = [self._membership_values(m) for m in records]
             return dict(
                 _page(None, limit, 0, items),
                 next_cursor=next_cursor,
@@ -331,6 +426,7 @@ class G2pBrApiService(models.AbstractModel):
         if page is None:
             return None
         total, memberships = page
+        self._audit_reads(memberships.beneficiary_id.ids)
         items = [self._membership_values(m) for m in memberships]
         return _page(total, limit, offset, items)
 
@@ -574,7 +670,10 @@ class G2pBrApiService(models.AbstractModel):
         disbursement = self.env["g2p.br.disbursement"].search(
             [("reference", "=", reference)], limit=1
         )
-        return self._disbursement_values(disbursement) if disbursement else None
+        if not disbursement:
+            return None
+        self._audit_reads(disbursement.beneficiary_id.ids)
+        return self._disbursement_values(disbursement)
 
     @api.model
     def disbursements(
@@ -597,6 +696,7 @@ class G2pBrApiService(models.AbstractModel):
         records, next_cursor, has_more = self._feed_page(
             "g2p.br.disbursement", domain, updated_since, cursor, limit
         )
+        self._audit_reads(records.beneficiary_id.ids)
         return {
             "items": [self._disbursement_values(d) for d in records],
             "next_cursor": next_cursor,
@@ -743,6 +843,7 @@ class G2pBrApiService(models.AbstractModel):
             )
             beneficiary = self._dci_find_person(person, person_type)
             if beneficiary:
+                self._audit_reads(beneficiary.ids)
                 enrolled, programmes = self._dci_programmes(beneficiary, programme)
                 item["enrolled_status"] = "yes" if enrolled else "no"
                 item["programmes"] = programmes

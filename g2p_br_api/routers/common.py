@@ -35,6 +35,20 @@ IdType = Annotated[
     ),
     AfterValidator(check_text),
 ]
+IdTypeQuery = Annotated[
+    str,
+    Query(
+        min_length=1,
+        max_length=64,
+        description="Identifier type code, or `sr` for the Social Registry id",
+    ),
+    AfterValidator(check_text),
+]
+IdValueQuery = Annotated[
+    str,
+    Query(min_length=1, max_length=256, description="Identifier value (any value)"),
+    AfterValidator(check_text),
+]
 IdValue = Annotated[str, Path(min_length=1, max_length=256), AfterValidator(check_text)]
 ProgramCode = Annotated[
     str,
@@ -139,7 +153,9 @@ __all__ = [
     "Cursor",
     "FeedLimit",
     "IdType",
+    "IdTypeQuery",
     "IdValue",
+    "IdValueQuery",
     "Limit",
     "Offset",
     "ProgramCode",

@@ -1,5 +1,8 @@
 from .beneficiary import (
     BeneficiaryDetail,
+    BulkEnrollments,
+    BulkEntitlements,
+    BulkLookupRequest,
     Disbursement,
     Enrollment,
     Enrollments,
@@ -52,6 +55,9 @@ __all__ = [
     "MAX_LIMIT",
     "MAX_OFFSET",
     "BeneficiaryDetail",
+    "BulkEnrollments",
+    "BulkEntitlements",
+    "BulkLookupRequest",
     "Code",
     "Cycle",
     "Cycles",

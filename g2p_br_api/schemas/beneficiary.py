@@ -1,8 +1,9 @@
 from datetime import date
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from .common import UtcDateTime
+from .common import MAX_LIMIT, UtcDateTime, check_text
 
 
 class _Schema(BaseModel):
@@ -113,3 +114,58 @@ class BeneficiaryDetail(_Schema):
     )
     enrollments: list[Enrollment]
     entitlements: EntitlementSummary
+
+
+class IdentifierRef(BaseModel):
+    """One person to look up: identifier type code (``sr`` for the Social
+    Registry id) and value (any value, also with ``/``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Annotated[
+        str, StringConstraints(min_length=1, max_length=64), AfterValidator(check_text)
+    ]
+    value: Annotated[
+        str, StringConstraints(min_length=1, max_length=256), AfterValidator(check_text)
+    ]
+
+
+class BulkLookupRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    identifiers: list[IdentifierRef] = Field(
+        min_length=1,
+        max_length=MAX_LIMIT,
+        description=f"1 to {MAX_LIMIT} identifiers; answered in this order, one "
+        "result each (duplicates included)",
+    )
+
+
+class BulkEnrollmentResult(_Schema):
+    type: str
+    value: str
+    found: bool = Field(
+        description="false when nobody has this identifier or the client may not "
+        "see the person (the same answer)"
+    )
+    sr_id: str | None = None
+    items: list[Enrollment]
+
+
+class BulkEnrollments(_Schema):
+    results: list[BulkEnrollmentResult]
+
+
+class BulkEntitlementResult(_Schema):
+    type: str
+    value: str
+    found: bool = Field(
+        description="false when nobody has this identifier or the client may not "
+        "see the person (the same answer)"
+    )
+    sr_id: str | None = None
+    items: list[Entitlement]
+
+
+class BulkEntitlements(_Schema):
+    results: list[BulkEntitlementResult]
