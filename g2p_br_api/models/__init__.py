@@ -8,5 +8,6 @@ from . import (
     g2p_br_api_service,
 )
 from . import res_lang
+from . import res_users
 from . import ir_http
 from . import feed_indexes

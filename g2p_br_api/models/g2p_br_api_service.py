@@ -65,7 +65,152 @@ class G2pBrApiService(models.AbstractModel):
     # ------------------------------------------------------------------
     @api.model
     def _find_beneficiary(self, id_type, id_value):
-        return self.env["g2p.br.beneficiary"].find_by_identifier(id_type, id_value)
+        """The beneficiary known by this identifier, if the user may see it, in
+        one query (the core's ``find_by_identifier`` takes three: identifier,
+        its beneficiary, the beneficiary's record rules)."""
+        Beneficiary = self.env["g2p.br.beneficiary"]
+        if not id_type or not id_value:
+            return Beneficiary
+        if id_type == "sr":
+            domain = [("sr_id", "=", id_value)]
+        else:
+            domain = [
+                (
+                    "identifier_ids",
+                    "any",
+                    [("type_id.code", "=", id_type), ("value", "=", id_value)],
+                )
+            ]
+        return Beneficiary.search(domain, limit=1)
+
+    # ------------------------------------------------------------------
+    # lean reads: the ORM decides what the user may see (``_search`` applies
+    # the record rules), one SQL statement then reads the rows of the page
+    # with what they refer to (instead of one query per related model)
+    # ------------------------------------------------------------------
+    @api.model
+    def _enrollment_rows(self, beneficiary, state, limit, offset):
+        if not limit:
+            return []
+        domain = [("beneficiary_id", "=", beneficiary.id)]
+        if state:
+            domain.append(("state", "=", state))
+        query = self.env["g2p.br.program.membership"]._search(
+            domain, order="id desc", limit=limit, offset=offset
+        )
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT p.code, COALESCE(p.name->>%(lang)s, p.name->>'en_US'),
+                       m.state, m.enrollment_date, m.exit_date, m.exit_reason
+                  FROM g2p_br_program_membership m
+                  JOIN g2p_br_program p ON p.id = m.program_id
+                 WHERE m.id IN %(ids)s
+                 ORDER BY m.id DESC
+                """,
+                lang=self.env.lang or "en_US",
+                ids=query.subselect(),
+            )
+        )
+        return [
+            {
+                "program": code,
+                "program_name": name or "",
+                "state": state,
+                "enrollment_date": enrollment_date,
+                "exit_date": exit_date,
+                "exit_reason": exit_reason,
+            }
+            for code, name, state, enrollment_date, exit_date, exit_reason in (
+                self.env.cr.fetchall()
+            )
+        ]
+
+    @api.model
+    def _entitlement_rows(self, query):
+        """Entitlements of ``query`` (a ``Query`` of g2p.br.entitlement, record
+        rules applied) with their disbursements (record rules applied too), in
+        two statements, latest first."""
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT e.id, p.code, e.cycle_id, c.name, e.benefit_kind,
+                       e.amount, cur.name, e.quantity, it.unit, it.code, e.state,
+                       e.valid_from, e.valid_until, e.disbursed_total, e.remaining,
+                       e.disbursement_status, e.write_date
+                  FROM g2p_br_entitlement e
+                  JOIN g2p_br_program p ON p.id = e.program_id
+                  LEFT JOIN g2p_br_cycle c ON c.id = e.cycle_id
+                  LEFT JOIN res_currency cur ON cur.id = e.currency_id
+                  LEFT JOIN g2p_br_item it ON it.id = e.item_id
+                 WHERE e.id IN %(ids)s
+                 ORDER BY e.valid_from DESC, e.id DESC
+                """,
+                ids=query.subselect(),
+            )
+        )
+        items = []
+        for row in self.env.cr.fetchall():
+            (eid, program, cycle_id, cycle, kind, amount, currency, quantity, unit) = (
+                row[:9]
+            )
+            (item, state, valid_from, valid_until, disbursed, remaining) = row[9:15]
+            cash = kind == "cash"
+            items.append(
+                {
+                    "id": eid,
+                    "program": program,
+                    "cycle_id": cycle_id,
+                    "cycle": cycle,
+                    "kind": kind,
+                    "amount": amount if cash else None,
+                    "currency": currency if cash else None,
+                    "quantity": quantity if kind == "in_kind" else None,
+                    "unit": unit,
+                    "item": item,
+                    "state": state,
+                    "valid_from": valid_from,
+                    "valid_until": valid_until,
+                    "disbursed_total": disbursed or 0.0,
+                    "remaining": remaining or 0.0,
+                    "disbursement_status": row[15],
+                    "updated_at": row[16],
+                    "disbursements": [],
+                }
+            )
+        if not items:
+            return items
+        by_id = {item["id"]: item for item in items}
+        disbursements = self.env["g2p.br.disbursement"]._search(
+            [("entitlement_id", "in", list(by_id))]
+        )
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT d.entitlement_id, d.reference, d.channel, d.amount,
+                       d.quantity, d.benefit_kind, d.status, d.status_time,
+                       d.failure_reason
+                  FROM g2p_br_disbursement d
+                 WHERE d.id IN %(ids)s
+                 ORDER BY d.id
+                """,
+                ids=disbursements.subselect(),
+            )
+        )
+        for row in self.env.cr.fetchall():
+            entitlement_id, reference, channel, amount, quantity, kind = row[:6]
+            by_id[entitlement_id]["disbursements"].append(
+                {
+                    "reference": reference,
+                    "channel": channel,
+                    "amount": amount if kind == "cash" else None,
+                    "quantity": quantity if kind == "in_kind" else None,
+                    "status": row[6],
+                    "status_time": row[7],
+                    "failure_reason": row[8],
+                }
+            )
+        return items
 
     @api.model
     def _enrollment(self, values):
@@ -162,9 +307,15 @@ class G2pBrApiService(models.AbstractModel):
         if not beneficiary:
             return None
         self._audit_reads(beneficiary.ids)
-        enrollments = beneficiary.get_enrollments(state=state)
-        items = [self._enrollment(e) for e in enrollments[offset : offset + limit]]
-        return _page(len(enrollments), limit, offset, items)
+        items = self._enrollment_rows(beneficiary, state, limit, offset)
+        if limit and (items or not offset) and len(items) < limit:
+            total = offset + len(items)  # the last page: no count needed
+        else:
+            total = self.env["g2p.br.program.membership"].search_count(
+                [("beneficiary_id", "=", beneficiary.id)]
+                + ([("state", "=", state)] if state else [])
+            )
+        return _page(total, limit, offset, items[:limit] if limit else [])
 
     @api.model
     def beneficiary_entitlements(
@@ -203,16 +354,25 @@ class G2pBrApiService(models.AbstractModel):
                 next_cursor=next_cursor,
                 has_more=has_more,
             )
-        # Odoo reads limit=0 as "no limit": ask for one row, keep none
-        result = beneficiary.get_entitlements(
-            program=program,
-            cycle=cycle,
-            state=state,
-            limit=max(limit, 1),
-            offset=offset,
-        )
-        items = [self._entitlement(e) for e in result["items"][:limit]]
-        return _page(result["total"], limit, offset, items)
+        domain = [("beneficiary_id", "=", beneficiary.id)]
+        if program:
+            domain.append(("program_id.code", "=", program))
+        if cycle:
+            domain.append(("cycle_id", "=", cycle))
+        if state:
+            domain.append(("state", "=", state))
+        Entitlement = self.env["g2p.br.entitlement"]
+        items = []
+        if limit:
+            query = Entitlement._search(
+                domain, order="valid_from desc, id desc", limit=limit, offset=offset
+            )
+            items = self._entitlement_rows(query)
+        if limit and (items or not offset) and len(items) < limit:
+            total = offset + len(items)  # the last page: no count needed
+        else:
+            total = Entitlement.search_count(domain)
+        return _page(total, limit, offset, items)
 
     @api.model
     def _audit_reads(self, beneficiary_ids):

@@ -8,5 +8,6 @@ from . import (
     test_api_fuzz,
     test_api_http,
     test_api_lookups,
+    test_api_queries,
     test_api_routers,
 )
