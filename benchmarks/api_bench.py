@@ -297,11 +297,14 @@ def status_worker(config):
                 if not batches:
                     break
                 batch = batches.pop()
+            # now: a status may be neither before the disbursement was created
+            # nor in the future (the API refuses both)
+            status_time = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: UP017
             body = json.dumps(
                 {
                     "items": [
                         {"reference": ref, "status": "paid",
-                         "status_time": "2026-11-25T10:00:00Z"}
+                         "status_time": status_time}
                         for ref in batch
                     ]
                 }
