@@ -10,7 +10,7 @@ JSON-friendly data shaped like the response schemas.
 import time
 import uuid
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from odoo import _, api, models
 from odoo.tools import SQL, html2plaintext
@@ -788,9 +788,8 @@ class G2pBrApiService(models.AbstractModel):
         elif cursor:
             next_cursor = encode_cursor(*cursor)
         else:
-            # nothing yet: start after updated_since (or from the beginning)
-            start = updated_since or datetime(1970, 1, 1)
-            next_cursor = encode_cursor(start - timedelta(microseconds=1), 2**31 - 1)
+            # nothing yet: from updated_since on (ids start at 1)
+            next_cursor = encode_cursor(updated_since or datetime(1970, 1, 1), 0)
         return records, next_cursor, has_more
 
     # ------------------------------------------------------------------

@@ -137,7 +137,7 @@ def decode_cursor(value):
         raw = base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii")
         when, record_id = raw.split("|")
         parsed = (datetime.fromisoformat(when), int(record_id))
-        if parsed[0].tzinfo is not None or not 0 < parsed[1] < 2**31:
+        if parsed[0].tzinfo is not None or not 0 <= parsed[1] < 2**31:
             raise ValueError(raw)
     except (ValueError, UnicodeError, binascii.Error) as exc:
         raise PydanticCustomError(

@@ -290,3 +290,22 @@ class TestBrApiFeeds(BrApiDataMixin, FastAPITransactionCase):
             ),
             404,
         )
+
+    def test_feed_extreme_updated_since(self):
+        """No 500 at the ends of the calendar (the empty page's cursor)."""
+        for since in ("0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z"):
+            with self.subTest(since=since):
+                body = self.assertStatus(
+                    self.get("/disbursements", params={"updated_since": since}), 200
+                )
+                cursor = body["next_cursor"]
+                self.assertStatus(
+                    self.get("/disbursements", params={"cursor": cursor}), 200
+                )
+        body = self.assertStatus(
+            self.get(
+                "/disbursements", params={"updated_since": "0001-01-01T00:00:00+14:00"}
+            ),
+            422,
+        )
+        self.assertEqual(body["errors"][0]["code"], "datetime_out_of_range")
