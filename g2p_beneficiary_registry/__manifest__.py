@@ -27,6 +27,7 @@
         "views/cycle_views.xml",
         "views/entitlement_views.xml",
         "views/disbursement_views.xml",
+        "views/history_views.xml",
         "reports/cycle_report_views.xml",
         "views/menus.xml",
     ],

@@ -1,9 +1,11 @@
 """Small helpers shared by the models of the Beneficiary Registry."""
 
+from contextlib import contextmanager
 from datetime import date, datetime
 
 from odoo import _
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
+from odoo.tools import SQL
 
 
 def iso(value):
@@ -47,3 +49,135 @@ def count_by(env, model, field, ids, extra_domain=None):
         record.id: count
         for record, count in env[model]._read_group(domain, [field], ["__count"])
     }
+
+
+# ----------------------------------------------------------------------
+# Workflow-owned fields
+# ----------------------------------------------------------------------
+# The workflow methods of the models pass this object in the context when they
+# write the fields they own (state, audit fields, derived totals). A client
+# talking JSON-RPC or XML-RPC can only send JSON values in its context: it
+# cannot forge this object, so a direct write() of those fields is refused
+# whatever the path (form, RPC, import).
+_WORKFLOW_TOKEN = object()
+
+MANAGER_GROUP = "g2p_beneficiary_registry.group_br_manager"
+APPROVER_GROUP = "g2p_beneficiary_registry.group_br_approver"
+ADMIN_GROUP = "g2p_beneficiary_registry.group_br_admin"
+
+
+def workflow(records):
+    """``records`` allowed to write the fields their workflow owns."""
+    return records.with_context(g2p_br_workflow=_WORKFLOW_TOKEN)
+
+
+def in_workflow(records):
+    return records.env.context.get("g2p_br_workflow") is _WORKFLOW_TOKEN
+
+
+def guard_create(model, vals_list):
+    """Refuse workflow-owned fields given to create() from outside the
+    workflow, unless they hold the initial value (``model._initial_values``)."""
+    if in_workflow(model):
+        return
+    initial = getattr(model, "_initial_values", {})
+    for vals in vals_list:
+        for name in set(vals) & set(model._workflow_fields):
+            if vals[name] in (False, None) or vals[name] == initial.get(name):
+                continue
+            _refuse_workflow_field(model, name)
+
+
+def guard_write(records, vals):
+    """Refuse a write() of workflow-owned fields from outside the workflow, and
+    any change of a link that decides access (``records._immutable_fields``)."""
+    if not in_workflow(records):
+        for name in set(vals) & set(records._workflow_fields):
+            _refuse_workflow_field(records, name)
+    for name in set(vals) & set(records._immutable_fields):
+        new = vals[name]
+        for record in records:
+            old = record[name]
+            old = old.id if hasattr(old, "_name") else old
+            if old and old != new:
+                raise UserError(
+                    _(
+                        "%(field)s of %(what)s %(name)s cannot change once it is "
+                        "created.",
+                        field=records._fields[name].get_description(records.env)[
+                            "string"
+                        ],
+                        what=records._description,
+                        name=record.display_name,
+                    )
+                )
+
+
+def _refuse_workflow_field(records, name):
+    raise UserError(
+        _(
+            "%(field)s of a %(what)s is set by its workflow, not written directly: "
+            "%(hint)s",
+            field=records._fields[name].get_description(records.env)["string"],
+            what=records._description,
+            hint=records._workflow_fields[name],
+        )
+    )
+
+
+def check_group(env, group, action):
+    """AccessError unless the user has ``group`` (the superuser always has)."""
+    if env.su or env.user.has_group(group):
+        return
+    raise AccessError(
+        _(
+            "%(action)s needs the %(group)s role of the Beneficiary Registry.",
+            action=action,
+            group=env.ref(group).name,
+        )
+    )
+
+
+@contextmanager
+def audit_context(env, path=None, reason=None):
+    """Tell the history triggers (see g2p.br.history) where the changes made in
+    this block come from (``ui``, ``api``, ``import``, ``job``, ``cron``) and
+    why: transaction-local PostgreSQL settings that no client can set, restored
+    when the block ends."""
+    settings = {"g2p_br.path": path, "g2p_br.reason": reason}
+    settings = {name: value for name, value in settings.items() if value is not None}
+    previous = {}
+    for name, value in settings.items():
+        env.cr.execute(
+            SQL(
+                "SELECT current_setting(%s, true), set_config(%s, %s, true)",
+                name,
+                name,
+                value,
+            )
+        )
+        previous[name] = env.cr.fetchone()[0] or ""
+    try:
+        yield
+        # the triggers fire when the changes are written
+        env.flush_all()
+    finally:
+        for name, value in previous.items():
+            env.cr.execute(SQL("SELECT set_config(%s, %s, true)", name, value))
+
+
+def create_immutable_link_function(cr):
+    """The trigger function that refuses to move a record to another parent
+    (its BEFORE UPDATE triggers fire only when such a link changes)."""
+    cr.execute(
+        SQL(
+            """
+        CREATE OR REPLACE FUNCTION g2p_br_immutable_link() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION 'g2p_br: % % cannot move to another %', TG_TABLE_NAME,
+                OLD.id, TG_ARGV[0] USING ERRCODE = 'integrity_constraint_violation';
+        END $$;
+        """
+        )
+    )

@@ -8,4 +8,5 @@ from . import program_membership
 from . import cycle
 from . import entitlement
 from . import disbursement
+from . import history
 from . import demo_data

@@ -1,12 +1,24 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
-from ..utils import check_transitions, count_by, iso
+from ..utils import (
+    APPROVER_GROUP,
+    MANAGER_GROUP,
+    audit_context,
+    check_group,
+    check_transitions,
+    count_by,
+    create_immutable_link_function,
+    guard_create,
+    guard_write,
+    workflow,
+)
+from .bulk_operation_mixin import BUSY_FIELDS
 
 CYCLE_TRANSITIONS = {
     "draft": {"to_approve", "cancelled"},
-    "to_approve": {"approved", "cancelled"},
+    "to_approve": {"approved", "draft", "cancelled"},
     "approved": {"distributed", "cancelled"},
     "distributed": {"ended"},
     "ended": set(),
@@ -19,6 +31,16 @@ class G2pBrCycle(models.Model):
     _description = "Program Cycle"
     _inherit = ["mail.thread", "g2p.br.bulk.operation.mixin"]
     _order = "start_date desc, id desc"
+    _workflow_fields = {
+        "state": "use the cycle's buttons (Send to Approval, Approve, Reject, "
+        "Mark Distributed, End, Cancel).",
+        "generated_by_id": "use Generate Entitlements.",
+        "approved_by_id": "use Approve.",
+        "approved_at": "use Approve.",
+        **BUSY_FIELDS,
+    }
+    _initial_values = {"state": "draft"}
+    _immutable_fields = ("program_id", "company_id")
 
     name = fields.Char(required=True, tracking=True)
     program_id = fields.Many2one(
@@ -53,6 +75,13 @@ class G2pBrCycle(models.Model):
     approved_by_id = fields.Many2one("res.users", readonly=True, copy=False)
     approved_at = fields.Datetime(readonly=True, copy=False)
     entitlement_ids = fields.One2many("g2p.br.entitlement", "cycle_id")
+    history_ids = fields.One2many(
+        "g2p.br.history",
+        "cycle_id",
+        string="Money History",
+        groups="g2p_beneficiary_registry.group_br_admin,"
+        "g2p_beneficiary_registry.group_br_auditor",
+    )
 
     @api.constrains("start_date", "end_date", "program_id")
     def _check_dates(self):
@@ -77,12 +106,47 @@ class G2pBrCycle(models.Model):
                     )
                 )
 
+    def init(self):
+        """PostgreSQL refuses to cancel a cycle that has live disbursements."""
+        create_immutable_link_function(self.env.cr)
+        self.env.cr.execute(
+            SQL(
+                """
+            CREATE OR REPLACE FUNCTION g2p_br_cycle_cancelled() RETURNS trigger
+            LANGUAGE plpgsql AS $$
+            BEGIN
+                IF EXISTS (SELECT 1 FROM g2p_br_disbursement d
+                            WHERE d.cycle_id = NEW.id
+                              AND d.status IN ('pending', 'sent', 'paid')) THEN
+                    RAISE EXCEPTION 'g2p_br: cycle % has live disbursements', NEW.id
+                        USING ERRCODE = 'integrity_constraint_violation';
+                END IF;
+                RETURN NULL;
+            END $$;
+            DROP TRIGGER IF EXISTS g2p_br_cycle_cancelled ON g2p_br_cycle;
+            CREATE TRIGGER g2p_br_cycle_cancelled AFTER UPDATE ON g2p_br_cycle
+                FOR EACH ROW WHEN (NEW.state = 'cancelled'
+                                   AND OLD.state IS DISTINCT FROM NEW.state)
+                EXECUTE FUNCTION g2p_br_cycle_cancelled();
+            DROP TRIGGER IF EXISTS g2p_br_cycle_immutable ON g2p_br_cycle;
+            CREATE TRIGGER g2p_br_cycle_immutable BEFORE UPDATE ON g2p_br_cycle
+                FOR EACH ROW WHEN (OLD.program_id IS DISTINCT FROM NEW.program_id)
+                EXECUTE FUNCTION g2p_br_immutable_link('program');
+            """
+            )
+        )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        guard_create(self, vals_list)
+        return super().create(vals_list)
+
     def write(self, vals):
+        guard_write(self, vals)
         if "state" in vals:
             self._check_transition(vals["state"])
-            if vals["state"] == "approved" and not self.env.su:
-                # approving by writing the state (RPC) needs an approver too
-                self._check_can_approve()
+            # the cancel trigger reads the disbursements
+            self.env["g2p.br.disbursement"].flush_model()
         return super().write(vals)
 
     # ------------------------------------------------------------------
@@ -90,24 +154,24 @@ class G2pBrCycle(models.Model):
     # ------------------------------------------------------------------
     def action_generate_entitlements(self):
         self.ensure_one()
+        check_group(self.env, MANAGER_GROUP, _("Generating entitlements"))
         self._check_state("draft")
         self.program_id._check_active()
         self._check_bulk_access("g2p.br.entitlement", "create")
-        size = self.env["g2p.br.program.membership"].search_count(
-            [("program_id", "=", self.program_id.id), ("state", "=", "enrolled")]
-        )
+        size = self._count_sql(self.env["g2p.br.entitlement"]._generatable_sql(self))
         return self._run_bulk(
             "_generate_entitlements", size, _("Generate entitlements")
         )
 
     def action_to_approve(self):
         self.ensure_one()
+        check_group(self.env, MANAGER_GROUP, _("Sending a cycle to approval"))
         self._check_state("draft")
         Entitlement = self.env["g2p.br.entitlement"]
         if not Entitlement.search_count([("cycle_id", "=", self.id)], limit=1):
             raise UserError(_("Generate the entitlements of %s first.", self.name))
         moved = Entitlement._bulk_set_state(self, "draft", "pending_approval")
-        self.write({"state": "to_approve"})
+        workflow(self).write({"state": "to_approve"})
         self.message_post(body=_("%s entitlements sent for approval.", moved))
         return moved
 
@@ -120,8 +184,28 @@ class G2pBrCycle(models.Model):
         )
         return self._run_bulk("_approve_entitlements", size, _("Approve entitlements"))
 
+    def action_reject_entitlements(self, reason=None):
+        """Reject every entitlement waiting for approval, with the reason, and
+        send the cycle back to draft."""
+        self.ensure_one()
+        reason = (reason or self.env.context.get("rejection_reason") or "").strip()
+        if not reason:
+            raise UserError(_("Give the reason why the entitlements are rejected."))
+        self._check_state("to_approve")
+        self._check_can_approve()
+        with audit_context(self.env, reason=reason):
+            rejected = self.env["g2p.br.entitlement"]._bulk_set_state(
+                self, "pending_approval", "rejected", {"rejection_reason": reason}
+            )
+        workflow(self).write({"state": "draft"})
+        self.message_post(
+            body=_("%(n)s entitlements rejected: %(reason)s", n=rejected, reason=reason)
+        )
+        return rejected
+
     def action_create_disbursements(self):
         self.ensure_one()
+        check_group(self.env, MANAGER_GROUP, _("Creating disbursements"))
         if self.state not in ("approved", "distributed"):
             raise UserError(
                 _(
@@ -130,31 +214,22 @@ class G2pBrCycle(models.Model):
                 )
             )
         self._check_bulk_access("g2p.br.disbursement", "create")
-        size = self.env["g2p.br.entitlement"].search_count(
-            [("cycle_id", "=", self.id), ("state", "=", "approved")]
-        )
+        size = self._count_sql(self.env["g2p.br.disbursement"]._disbursable_sql(self))
         return self._run_bulk("_create_disbursements", size, _("Create disbursements"))
 
     def action_mark_distributed(self):
-        self.write({"state": "distributed"})
+        check_group(self.env, MANAGER_GROUP, _("Marking a cycle distributed"))
+        workflow(self).write({"state": "distributed"})
 
     def action_end(self):
-        self.write({"state": "ended"})
+        check_group(self.env, MANAGER_GROUP, _("Ending a cycle"))
+        workflow(self).write({"state": "ended"})
 
     def action_cancel(self):
+        check_group(self.env, MANAGER_GROUP, _("Cancelling a cycle"))
+        self._check_can_cancel()
         for cycle in self:
-            active = self.env["g2p.br.disbursement"].search_count(
-                [
-                    ("cycle_id", "=", cycle.id),
-                    ("status", "not in", ("failed", "reversed")),
-                ],
-                limit=1,
-            )
-            if active:
-                raise UserError(
-                    _("Cycle %s has disbursements; it cannot be cancelled.", cycle.name)
-                )
-            cycle.write({"state": "cancelled"})
+            workflow(cycle).write({"state": "cancelled"})
             self.env["g2p.br.entitlement"]._bulk_set_state(
                 cycle, ("draft", "pending_approval", "approved"), "cancelled"
             )
@@ -182,88 +257,52 @@ class G2pBrCycle(models.Model):
     def _check_transition(self, new_state):
         check_transitions(self, new_state, CYCLE_TRANSITIONS)
 
+    def _check_can_cancel(self):
+        """A cycle with live (pending, sent or paid) disbursements cannot be
+        cancelled (PostgreSQL refuses it too, see init)."""
+        for cycle in self:
+            if self.env["g2p.br.disbursement"].search_count(
+                [
+                    ("cycle_id", "=", cycle.id),
+                    ("status", "in", ("pending", "sent", "paid")),
+                ],
+                limit=1,
+            ):
+                raise UserError(
+                    _("Cycle %s has disbursements; it cannot be cancelled.", cycle.name)
+                )
+
     def _check_can_approve(self):
-        """Approver role, and four eyes: who generated cannot approve."""
-        user = self.env.user
-        if not user.has_group("g2p_beneficiary_registry.group_br_approver"):
-            raise AccessError(_("Only an approver can approve entitlements."))
+        """Approver role, and the program's four-eyes rule per person: who
+        generated any entitlement waiting for approval cannot decide on them."""
+        check_group(self.env, APPROVER_GROUP, _("Approving or rejecting entitlements"))
         for cycle in self:
             # generated_by_id is the last generator: someone else adding late
             # members must not clear the first generator's entitlements
-            if cycle.program_id.four_eyes and (
-                cycle.generated_by_id == user
-                or self.env["g2p.br.entitlement"]
-                .sudo()
-                .search_count(
-                    [
-                        ("cycle_id", "=", cycle.id),
-                        ("state", "=", "pending_approval"),
-                        ("create_uid", "=", user.id),
-                    ],
-                    limit=1,
-                )
-            ):
-                raise UserError(
-                    _(
-                        "Four-eyes approval: you generated the entitlements of %s, "
-                        "another approver must approve them.",
-                        cycle.name,
+            generators = cycle.generated_by_id | self.env["res.users"].browse(
+                [
+                    user.id
+                    for [user] in self.env["g2p.br.entitlement"]
+                    .sudo()
+                    ._read_group(
+                        [
+                            ("cycle_id", "=", cycle.id),
+                            ("state", "=", "pending_approval"),
+                        ],
+                        ["create_uid"],
                     )
-                )
+                ]
+            )
+            cycle.program_id._check_four_eyes(generators, cycle.name)
 
     def _generate_entitlements(self):
-        """One draft entitlement per member enrolled now, set-based.
-
-        The amount comes from the program's entitlement rule
-        (:meth:`g2p.br.program._entitlement_amount_sql`). Idempotent: a
-        beneficiary never gets two entitlements in one cycle."""
+        """One draft entitlement per member enrolled now (the rule lives in
+        :meth:`g2p.br.entitlement._generate_for_cycle`); post a summary."""
         self.ensure_one()
-        program = self.program_id
         self._check_bulk_access("g2p.br.entitlement", "create")
-        Entitlement = self.env["g2p.br.entitlement"]
-        Entitlement.flush_model()
-        self.env["g2p.br.program.membership"].flush_model()
-        value = program._entitlement_amount_sql("b")
-        is_cash = program.benefit_kind == "cash"
-        now = fields.Datetime.now()
-        # One INSERT ... SELECT for the whole cycle: per-record ORM creates
-        # would take hours at national scale.
-        self.env.cr.execute(
-            SQL(
-                """
-            INSERT INTO g2p_br_entitlement
-                (beneficiary_id, cycle_id, program_id, company_id, benefit_kind,
-                 amount, currency_id, quantity, item_id, valid_from, valid_until,
-                 state, disbursed_total, remaining, disbursement_status,
-                 create_uid, create_date, write_uid, write_date)
-            SELECT m.beneficiary_id, %(cycle)s, %(program)s, %(company)s, %(kind)s,
-                   %(amount)s, %(currency)s, %(quantity)s, %(item)s, %(start)s, %(end)s,
-                   'draft', 0, %(value)s, 'not_started',
-                   %(uid)s, %(now)s, %(uid)s, %(now)s
-              FROM g2p_br_program_membership m
-              JOIN g2p_br_beneficiary b ON b.id = m.beneficiary_id AND b.active
-             WHERE m.program_id = %(program)s AND m.state = 'enrolled'
-            ON CONFLICT (beneficiary_id, cycle_id) DO NOTHING
-            """,
-                cycle=self.id,
-                program=program.id,
-                company=program.company_id.id,
-                kind=program.benefit_kind,
-                amount=value if is_cash else SQL("0"),
-                quantity=SQL("0") if is_cash else value,
-                value=value,
-                currency=program.currency_id.id,
-                item=program.item_id.id or None,
-                start=self.start_date,
-                end=self.end_date,
-                uid=self.env.uid,
-                now=now,
-            )
-        )
-        created = self.env.cr.rowcount
-        Entitlement.invalidate_model()
+        created = self.env["g2p.br.entitlement"]._generate_for_cycle(self)
         if created:
-            self.generated_by_id = self.env.user
+            workflow(self).write({"generated_by_id": self.env.uid})
         self.message_post(
             body=_("Entitlements generated: %s new entitlements.", created)
         )
@@ -277,7 +316,7 @@ class G2pBrCycle(models.Model):
             self, "pending_approval", "approved"
         )
         if self.state != "approved":  # a retried job keeps the first approval
-            self.write(
+            workflow(self).write(
                 {
                     "state": "approved",
                     "approved_by_id": self.env.uid,
@@ -288,68 +327,12 @@ class G2pBrCycle(models.Model):
         return {"approved": approved}
 
     def _create_disbursements(self):
-        """A pending disbursement of the remainder of each approved entitlement
-        that has none in flight, set-based. Idempotent."""
+        """A pending disbursement of the remainder of each disbursable
+        entitlement (the rule lives in
+        :meth:`g2p.br.disbursement._create_for_cycle`); post a summary."""
         self.ensure_one()
         self._check_bulk_access("g2p.br.disbursement", "create")
-        Disbursement = self.env["g2p.br.disbursement"]
-        Entitlement = self.env["g2p.br.entitlement"]
-        Disbursement.flush_model()
-        Entitlement.flush_model()
-        now = fields.Datetime.now()
-        is_cash = self.program_id.benefit_kind == "cash"
-        channel = self.program_id.default_channel
-        if not is_cash and channel not in ("in_kind", "voucher"):
-            channel = "in_kind"
-        # One statement: insert the disbursements and mark their entitlements
-        # in progress (a new pending disbursement changes neither the paid
-        # total nor the remainder), instead of re-aggregating the whole cycle.
-        self.env.cr.execute(
-            SQL(
-                """
-            WITH created AS (
-                INSERT INTO g2p_br_disbursement
-                    (entitlement_id, beneficiary_id, program_id, cycle_id, company_id,
-                     benefit_kind, reference, amount, quantity, currency_id, channel,
-                     status, pending_at, status_time,
-                     create_uid, create_date, write_uid, write_date)
-                SELECT e.id, e.beneficiary_id, e.program_id, e.cycle_id, e.company_id,
-                       e.benefit_kind,
-                       'BR-' || e.id || '-' || (
-                           SELECT COUNT(*) + 1 FROM g2p_br_disbursement p
-                            WHERE p.entitlement_id = e.id),
-                       %(amount)s, %(quantity)s, e.currency_id, %(channel)s,
-                       'pending', %(now)s, %(now)s,
-                       %(uid)s, %(now)s, %(uid)s, %(now)s
-                  FROM g2p_br_entitlement e
-                 WHERE e.cycle_id = %(cycle)s AND e.state = 'approved'
-                   AND e.remaining > 0
-                   AND NOT EXISTS (
-                       SELECT 1 FROM g2p_br_disbursement d
-                        WHERE d.entitlement_id = e.id
-                          AND d.status IN ('pending', 'sent'))
-                ON CONFLICT (reference) DO NOTHING
-                RETURNING entitlement_id
-            ), marked AS (
-                UPDATE g2p_br_entitlement t
-                   SET disbursement_status = 'in_progress'
-                  FROM created
-                 WHERE t.id = created.entitlement_id
-                   AND t.disbursement_status <> 'in_progress'
-            )
-            SELECT COUNT(*) FROM created
-            """,
-                amount=SQL("e.remaining") if is_cash else SQL("0"),
-                quantity=SQL("0") if is_cash else SQL("e.remaining"),
-                channel=channel,
-                now=now,
-                uid=self.env.uid,
-                cycle=self.id,
-            )
-        )
-        created = self.env.cr.fetchone()[0]
-        Entitlement.invalidate_model(["disbursement_status"])
-        Disbursement.invalidate_model()
+        created = self.env["g2p.br.disbursement"]._create_for_cycle(self)
         self.message_post(body=_("%s disbursements created.", created))
         return {"created": created}
 
@@ -362,16 +345,6 @@ class G2pBrCycle(models.Model):
             [("program_id", "=", self.program_id.id)], [("cycle_id", "=", self.id)]
         )
         return dict(totals, cycle_id=self.id, name=self.name)
-
-    def _to_dict(self):
-        self.ensure_one()
-        return {
-            "id": self.id,
-            "name": self.name,
-            "state": self.state,
-            "start_date": iso(self.start_date),
-            "end_date": iso(self.end_date),
-        }
 
     # ------------------------------------------------------------------
     # UI figures: non-stored, for the form (one grouped read for all

@@ -7,6 +7,8 @@ from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
 
+from ..utils import workflow
+
 REGIONS = ["NORTH", "SOUTH", "EAST", "WEST", "CENTRAL"]
 HOUSEHOLDS = 60
 INDIVIDUALS = 240
@@ -119,7 +121,7 @@ class G2pBrDemoData(models.AbstractModel):
         # memberships in every state
         enrolled[0:2].action_pause()
         enrolled[2:4].with_context(exit_reason="Moved out of the area").action_exit()
-        enrolled[4:6].write({"state": "not_eligible"})
+        workflow(enrolled[4:6]).write({"state": "not_eligible"})
         outsiders = self.env["g2p.br.beneficiary"].search(
             [
                 ("kind", "=", program.target_type),
@@ -164,13 +166,12 @@ class G2pBrDemoData(models.AbstractModel):
         cycle.with_user(manager)._generate_entitlements()
         cycle.with_user(manager).action_to_approve()
         entitlements = Entitlement.search([("cycle_id", "=", cycle.id)], order="id")
-        entitlements[0:2].write({"rejection_reason": "Duplicate registration"})
-        entitlements[0:2].with_user(approver).action_reject()
+        entitlements[0:2].with_user(approver).action_reject("Duplicate registration")
         cycle.with_user(approver)._approve_entitlements()
         approved = entitlements.filtered(lambda e: e.state == "approved")
         approved[0:2].action_cancel()
         if ending == "expired":
-            approved[2:6].write({"state": "expired"})
+            workflow(approved[2:6]).write({"state": "expired"})
         # a partial payment before the cycle's bulk disbursement
         partial = approved[6]
         value = partial.amount if partial.benefit_kind == "cash" else partial.quantity

@@ -1,13 +1,26 @@
 import logging
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
 
-from psycopg2.extras import execute_values
+from psycopg2 import errors as pg_errors
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import SQL
+from odoo.tools import SQL, mute_logger
 
-from ..utils import check_transitions, iso
+from ..utils import (
+    MANAGER_GROUP,
+    audit_context,
+    check_group,
+    check_transitions,
+    create_immutable_link_function,
+    guard_create,
+    guard_write,
+    in_workflow,
+    iso,
+    workflow,
+)
+from .entitlement import TOTAL_FIELDS
 
 _logger = logging.getLogger(__name__)
 
@@ -34,11 +47,153 @@ CHANNELS = [
 ]
 
 
+# The totals of the entitlements, recomputed from their disbursements by the
+# statement triggers of g2p_br_disbursement: ``{ids}`` is the sub-select of the
+# entitlements a statement touched. One definition for every path (ORM create
+# and write, the set-based creation, batch status updates, a manual repair).
+REFRESH_TOTALS_SQL = """
+    WITH sums AS (
+        SELECT e.id,
+               CASE WHEN e.benefit_kind = 'cash' THEN e.amount ELSE e.quantity END
+                   AS entitled,
+               COALESCE(SUM(v.value) FILTER (WHERE d.status = 'paid'), 0) AS paid,
+               COALESCE(SUM(v.value) FILTER (
+                   WHERE d.status IN ('pending', 'sent', 'paid')), 0) AS live,
+               COUNT(d.id) FILTER (WHERE d.status IN ('pending', 'sent')) AS flying,
+               COUNT(d.id) FILTER (WHERE d.status = 'failed') AS failed
+          FROM g2p_br_entitlement e
+          LEFT JOIN g2p_br_disbursement d ON d.entitlement_id = e.id
+          LEFT JOIN LATERAL (
+              SELECT CASE WHEN e.benefit_kind = 'cash' THEN d.amount
+                          ELSE d.quantity END AS value) v ON true
+         WHERE e.id IN ({ids})
+         GROUP BY e.id
+    ), agg AS (
+        SELECT id, paid, live,
+               CASE WHEN paid > 0 AND paid >= entitled THEN 'fully_disbursed'
+                    WHEN flying > 0 THEN 'in_progress'
+                    WHEN paid > 0 THEN 'partially_disbursed'
+                    WHEN failed > 0 THEN 'failed'
+                    ELSE 'not_started' END AS status
+          FROM sums
+    )
+    UPDATE g2p_br_entitlement t
+       SET disbursed_total = agg.paid,
+           live_total = agg.live,
+           disbursement_status = agg.status
+      FROM agg
+     WHERE t.id = agg.id
+       AND (t.disbursed_total IS DISTINCT FROM agg.paid
+            OR t.live_total IS DISTINCT FROM agg.live
+            OR t.disbursement_status IS DISTINCT FROM agg.status)
+"""
+# A live (pending, sent or paid) disbursement only under an approved entitlement
+# (or one that expired while it was in flight).
+LIVE_UNDER_APPROVED_SQL = """
+    IF EXISTS (
+        SELECT 1 FROM new_rows d
+          JOIN g2p_br_entitlement e ON e.id = d.entitlement_id
+         WHERE d.status IN ('pending', 'sent', 'paid')
+           AND e.state NOT IN ({states}))
+    THEN
+        RAISE EXCEPTION 'g2p_br: a live disbursement needs an approved entitlement'
+            USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+"""
+
+
+def _disbursement_triggers():
+    def function(name, ids, check=""):
+        return f"""
+CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    {check}
+    {REFRESH_TOTALS_SQL.format(ids=ids)};
+    RETURN NULL;
+END $$;
+"""
+
+    return f"""
+{
+        function(
+            "g2p_br_disbursement_after_insert",
+            "SELECT entitlement_id FROM new_rows",
+            LIVE_UNDER_APPROVED_SQL.format(states="'approved'"),
+        )
+    }
+DROP TRIGGER IF EXISTS g2p_br_disbursement_after_insert ON g2p_br_disbursement;
+CREATE TRIGGER g2p_br_disbursement_after_insert AFTER INSERT ON g2p_br_disbursement
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION g2p_br_disbursement_after_insert();
+{
+        function(
+            "g2p_br_disbursement_after_update",
+            "SELECT n.entitlement_id FROM new_rows n JOIN old_rows o ON o.id = n.id"
+            " WHERE (n.status, n.amount, n.quantity)"
+            " IS DISTINCT FROM (o.status, o.amount, o.quantity)",
+            LIVE_UNDER_APPROVED_SQL.format(states="'approved', 'expired'"),
+        )
+    }
+DROP TRIGGER IF EXISTS g2p_br_disbursement_after_update ON g2p_br_disbursement;
+CREATE TRIGGER g2p_br_disbursement_after_update AFTER UPDATE ON g2p_br_disbursement
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION g2p_br_disbursement_after_update();
+{function("g2p_br_disbursement_after_delete", "SELECT entitlement_id FROM old_rows")}
+DROP TRIGGER IF EXISTS g2p_br_disbursement_after_delete ON g2p_br_disbursement;
+CREATE TRIGGER g2p_br_disbursement_after_delete AFTER DELETE ON g2p_br_disbursement
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION g2p_br_disbursement_after_delete();
+
+CREATE OR REPLACE FUNCTION g2p_br_disbursement_before_delete() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF OLD.status <> 'pending' THEN
+        RAISE EXCEPTION 'g2p_br: disbursement % is %, it cannot be deleted',
+            OLD.id, OLD.status USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    RETURN OLD;
+END $$;
+DROP TRIGGER IF EXISTS g2p_br_disbursement_before_delete ON g2p_br_disbursement;
+CREATE TRIGGER g2p_br_disbursement_before_delete BEFORE DELETE ON g2p_br_disbursement
+    FOR EACH ROW EXECUTE FUNCTION g2p_br_disbursement_before_delete();
+
+DROP TRIGGER IF EXISTS g2p_br_disbursement_immutable ON g2p_br_disbursement;
+CREATE TRIGGER g2p_br_disbursement_immutable BEFORE UPDATE ON g2p_br_disbursement
+    FOR EACH ROW WHEN (OLD.entitlement_id IS DISTINCT FROM NEW.entitlement_id
+        OR (OLD.status <> 'pending' AND OLD.reference IS DISTINCT FROM NEW.reference))
+    EXECUTE FUNCTION g2p_br_immutable_link('entitlement or reference');
+
+CREATE OR REPLACE FUNCTION g2p_br_refresh_entitlement_totals(ids integer[])
+RETURNS void LANGUAGE sql AS $$
+    {REFRESH_TOTALS_SQL.format(ids="SELECT unnest(ids)")}
+$$;
+"""
+
+
 class G2pBrDisbursement(models.Model):
     _name = "g2p.br.disbursement"
     _description = "Disbursement"
     _order = "id desc"
     _rec_name = "reference"
+    _workflow_fields = {
+        "status": "use Mark Sent, Mark Paid, Mark Failed or Reverse, the status "
+        "import or the API.",
+        "status_time": "it is the time of the status.",
+        "pending_at": "it is set when the disbursement is created.",
+        "sent_at": "use Mark Sent.",
+        "paid_at": "use Mark Paid.",
+        "failed_at": "use Mark Failed.",
+        "reversed_at": "use Reverse.",
+        "failure_reason": "use Mark Failed.",
+    }
+    _initial_values = {"status": "pending"}
+    _immutable_fields = (
+        "entitlement_id",
+        "beneficiary_id",
+        "program_id",
+        "cycle_id",
+        "company_id",
+    )
 
     entitlement_id = fields.Many2one(
         "g2p.br.entitlement", required=True, ondelete="restrict", index=True
@@ -86,7 +241,14 @@ class G2pBrDisbursement(models.Model):
     paid_at = fields.Datetime(readonly=True, copy=False)
     failed_at = fields.Datetime(readonly=True, copy=False)
     reversed_at = fields.Datetime(readonly=True, copy=False)
-    failure_reason = fields.Char(copy=False)
+    failure_reason = fields.Char(copy=False, readonly=True)
+    history_ids = fields.One2many(
+        "g2p.br.history",
+        "disbursement_id",
+        string="History",
+        groups="g2p_beneficiary_registry.group_br_admin,"
+        "g2p_beneficiary_registry.group_br_auditor",
+    )
 
     _sql_constraints = [
         (
@@ -104,12 +266,23 @@ class G2pBrDisbursement(models.Model):
     # ------------------------------------------------------------------
     # CRUD
     # ------------------------------------------------------------------
+    def init(self):
+        """What PostgreSQL enforces whatever the code path: the entitlement
+        totals follow the disbursements, live disbursements never exceed the
+        entitlement (its CHECK on ``live_total``) and exist only under an
+        approved entitlement, a disbursement never moves to another
+        entitlement, and only a pending one is deleted."""
+        create_immutable_link_function(self.env.cr)
+        self.env.cr.execute(SQL(_disbursement_triggers()))
+
     @api.model_create_multi
     def create(self, vals_list):
+        guard_create(self, vals_list)
+        if not in_workflow(self):
+            check_group(self.env, MANAGER_GROUP, _("Creating a disbursement"))
         entitlements = self.env["g2p.br.entitlement"].browse(
             {vals.get("entitlement_id") for vals in vals_list} - {None, False}
         )
-        self._lock_entitlements(entitlements)
         for vals in vals_list:
             entitlement = entitlements.browse(vals.get("entitlement_id"))
             if entitlement.state != "approved":
@@ -121,45 +294,50 @@ class G2pBrDisbursement(models.Model):
                 )
             now = fields.Datetime.now()
             vals.update(status="pending", pending_at=now, status_time=now)
-            if entitlement.benefit_kind == "in_kind":
-                vals.setdefault("channel", "in_kind")
-        records = super().create(vals_list)
-        records._check_not_over_disbursed()
-        records.entitlement_id._refresh_disbursement_totals(
-            entitlement_ids=entitlements.ids
-        )
+            vals["channel"] = self._channel_for(
+                entitlement.program_id, vals.get("channel")
+            )
+        # the triggers read the entitlements: write their pending changes first
+        self.env["g2p.br.entitlement"].flush_model()
+        with self._over_disbursement_refused():
+            records = super().create(vals_list)
+            records.flush_recordset()
+        records._invalidate_totals()
         return records
 
     def write(self, vals):
+        guard_write(self, vals)
+        if not in_workflow(self):
+            check_group(self.env, MANAGER_GROUP, _("Editing a disbursement"))
         if "status" in vals:
-            # the rules of _set_status hold for a status written directly (RPC)
-            status = vals["status"]
-            self._check_transition(status)
-            if (
-                status == "failed"
-                and not vals.get("failure_reason")
-                and not all(self.mapped("failure_reason"))
-            ):
-                raise UserError(_("Give the reason why the disbursement failed."))
-            when = vals.get("status_time") or fields.Datetime.now()
-            time_field = STATUS_TIME_FIELDS[status]
-            vals = dict(
-                vals, status_time=when, **{time_field: vals.get(time_field) or when}
+            self._check_transition(vals["status"])
+        if {"amount", "quantity", "reference"} & set(vals) and self.filtered(
+            lambda d: d.status != "pending"
+        ):
+            raise UserError(
+                _("Only a pending disbursement can change its amount or reference.")
             )
-        if {"amount", "quantity", "entitlement_id"} & set(vals):
-            if self.filtered(lambda d: d.status != "pending"):
-                raise UserError(_("Only a pending disbursement can change its amount."))
-            self._lock_entitlements(self.entitlement_id)
-        res = super().write(vals)
-        if {"amount", "quantity", "entitlement_id"} & set(vals):
-            self._check_not_over_disbursed()
-            self.entitlement_id._refresh_disbursement_totals(
-                entitlement_ids=self.entitlement_id.ids
+        self.env["g2p.br.entitlement"].flush_model()
+        with self._over_disbursement_refused():
+            res = super().write(vals)
+            if {"amount", "quantity", "status"} & set(vals):
+                self.flush_recordset()
+        self._invalidate_totals()
+        return res
+
+    def unlink(self):
+        # PostgreSQL refuses it too (g2p_br_disbursement_before_delete)
+        if self.filtered(lambda d: d.status != "pending"):
+            raise UserError(
+                _(
+                    "Only a pending disbursement can be deleted; a paid one that was "
+                    "wrong is reversed."
+                )
             )
-        elif "status" in vals:
-            self.entitlement_id._refresh_disbursement_totals(
-                entitlement_ids=self.entitlement_id.ids
-            )
+        entitlements = self.entitlement_id
+        res = super().unlink()
+        self.flush_model()
+        entitlements.invalidate_recordset(TOTAL_FIELDS)
         return res
 
     # ------------------------------------------------------------------
@@ -171,58 +349,35 @@ class G2pBrDisbursement(models.Model):
     def action_mark_paid(self):
         self._set_status("paid")
 
-    def action_mark_failed(self):
-        reason = self.env.context.get("failure_reason")
+    def action_mark_failed(self, reason=None):
+        reason = reason or self.env.context.get("failure_reason")
         self._set_status("failed", failure_reason=reason)
 
-    def action_reverse(self):
-        self._set_status("reversed")
+    def action_reverse(self, reason=None):
+        with audit_context(self.env, reason=reason or ""):
+            self._set_status("reversed")
 
     # ------------------------------------------------------------------
     # Business methods
     # ------------------------------------------------------------------
-    @api.model
-    def _lock_entitlements(self, entitlements):
-        """Serialise concurrent disbursements of one entitlement (the
-        over-disbursement guard reads then writes)."""
-        if entitlements:
-            self.env.cr.execute(
-                SQL(
-                    "SELECT id FROM g2p_br_entitlement"
-                    " WHERE id IN %s ORDER BY id FOR UPDATE",
-                    tuple(entitlements.ids),
-                )
-            )
-
-    def _check_not_over_disbursed(self):
-        """The disbursements of an entitlement that are not failed or reversed
-        can never add up to more than the entitlement."""
-        self.flush_model()
-        self.env.cr.execute(
-            SQL(
-                """
-            SELECT e.id
-              FROM g2p_br_entitlement e
-              JOIN g2p_br_disbursement d ON d.entitlement_id = e.id
-             WHERE e.id IN %s AND d.status NOT IN ('failed', 'reversed')
-             GROUP BY e.id
-            HAVING SUM(CASE WHEN e.benefit_kind = 'cash' THEN d.amount
-                            ELSE d.quantity END)
-                   > MAX(CASE WHEN e.benefit_kind = 'cash' THEN e.amount
-                              ELSE e.quantity END)
-                     + 0.001
-            """,
-                tuple(self.entitlement_id.ids) or (None,),
-            )
-        )
-        over = [row[0] for row in self.env.cr.fetchall()]
-        if over:
+    @contextmanager
+    def _over_disbursement_refused(self):
+        """Run the block that writes disbursements: their statement triggers
+        refresh the entitlement totals and PostgreSQL refuses an
+        over-disbursement (the CHECK on ``live_total``), reported as a
+        ValidationError (and not logged as a bad query)."""
+        try:
+            with mute_logger("odoo.sql_db"):
+                yield
+        except pg_errors.CheckViolation as err:
+            if err.diag.constraint_name != "g2p_br_entitlement_not_over_disbursed":
+                raise
             raise ValidationError(
-                _(
-                    "Disbursements would exceed the entitlement %s.",
-                    self.env["g2p.br.entitlement"].browse(over[0]).display_name,
-                )
-            )
+                _("Disbursements would exceed the entitlement.")
+            ) from None
+
+    def _invalidate_totals(self):
+        self.env["g2p.br.entitlement"].invalidate_model(TOTAL_FIELDS)
 
     def _check_transition(self, status):
         check_transitions(
@@ -231,6 +386,7 @@ class G2pBrDisbursement(models.Model):
 
     def _set_status(self, status, status_time=None, failure_reason=None):
         """Move disbursements to ``status`` along the allowed transitions."""
+        check_group(self.env, MANAGER_GROUP, _("Changing a disbursement's status"))
         if status == "failed" and not failure_reason:
             raise UserError(_("Give the reason why the disbursement failed."))
         when = status_time or fields.Datetime.now()
@@ -242,11 +398,84 @@ class G2pBrDisbursement(models.Model):
         if failure_reason:
             values["failure_reason"] = failure_reason
         if status == "paid":
-            self.filtered(lambda d: not d.sent_at).write({"sent_at": when})
-        self.write(values)
-        self.env["g2p.br.entitlement"]._refresh_disbursement_totals(
-            entitlement_ids=self.entitlement_id.ids
+            workflow(self.filtered(lambda d: not d.sent_at)).write({"sent_at": when})
+        workflow(self).write(values)
+
+    # ------------------------------------------------------------------
+    # Set-based creation (the cycle's button calls it)
+    # ------------------------------------------------------------------
+    @api.model
+    def _channel_for(self, program, channel=None):
+        """The channel of a disbursement of ``program``: in-kind benefits go
+        in kind or by voucher, whatever the program's default."""
+        channel = channel or program.default_channel
+        if program.benefit_kind == "in_kind" and channel not in ("in_kind", "voucher"):
+            return "in_kind"
+        return channel
+
+    @api.model
+    def _disbursable_sql(self, cycle):
+        """FROM/WHERE of the entitlements ``e`` of ``cycle`` that get a
+        disbursement: approved, with a remainder, and none in flight. Used by
+        the creation, its size and its preview."""
+        return SQL(
+            """
+              FROM g2p_br_entitlement e
+             WHERE e.cycle_id = %(cycle)s AND e.state = 'approved'
+               AND e.remaining > 0
+               AND NOT EXISTS (
+                   SELECT 1 FROM g2p_br_disbursement p
+                    WHERE p.entitlement_id = e.id AND p.status IN ('pending', 'sent'))
+            """,
+            cycle=cycle.id,
         )
+
+    @api.model
+    def _create_for_cycle(self, cycle):
+        """A pending disbursement of the remainder of each entitlement of
+        :meth:`_disbursable_sql`, in one INSERT ... SELECT. Its statement
+        trigger refreshes the entitlements' totals and PostgreSQL checks that
+        none is over-disbursed (the guards of :meth:`create`). Idempotent.
+        Returns the number created."""
+        self.flush_model()
+        self.env["g2p.br.entitlement"].flush_model()
+        now = fields.Datetime.now()
+        is_cash = cycle.program_id.benefit_kind == "cash"
+        self.env.cr.execute(
+            SQL(
+                """
+            WITH created AS (
+                INSERT INTO g2p_br_disbursement
+                    (entitlement_id, beneficiary_id, program_id, cycle_id, company_id,
+                     benefit_kind, reference, amount, quantity, currency_id, channel,
+                     status, pending_at, status_time,
+                     create_uid, create_date, write_uid, write_date)
+                SELECT e.id, e.beneficiary_id, e.program_id, e.cycle_id, e.company_id,
+                       e.benefit_kind,
+                       'BR-' || e.id || '-' || (
+                           SELECT COUNT(*) + 1 FROM g2p_br_disbursement p
+                            WHERE p.entitlement_id = e.id),
+                       %(amount)s, %(quantity)s, e.currency_id, %(channel)s,
+                       'pending', %(now)s, %(now)s,
+                       %(uid)s, %(now)s, %(uid)s, %(now)s
+                %(disbursable)s
+                ON CONFLICT (reference) DO NOTHING
+                RETURNING entitlement_id
+            )
+            SELECT COUNT(*) FROM created
+            """,
+                amount=SQL("e.remaining") if is_cash else SQL("0"),
+                quantity=SQL("0") if is_cash else SQL("e.remaining"),
+                channel=self._channel_for(cycle.program_id),
+                now=now,
+                uid=self.env.uid,
+                disbursable=self._disbursable_sql(cycle),
+            )
+        )
+        created = self.env.cr.fetchone()[0]
+        self.env["g2p.br.entitlement"].invalidate_model(TOTAL_FIELDS)
+        self.invalidate_model()
+        return created
 
     @api.model
     def apply_status_updates(self, items, validate_only=False):
@@ -275,9 +504,6 @@ class G2pBrDisbursement(models.Model):
                 updates.append(result.pop("_update"))
         if updates and not validate_only:
             self._write_status_updates(updates)
-            self.env["g2p.br.entitlement"]._refresh_disbursement_totals(
-                entitlement_ids=list({u[4] for u in updates})
-            )
         return results
 
     def _prepare_status_update(self, item, by_reference, seen):
@@ -301,12 +527,17 @@ class G2pBrDisbursement(models.Model):
             return error("not_found", _("No disbursement with this reference."))
         try:
             when = self._parse_status_time(item.get("status_time"))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return error(
                 "invalid_status_time",
                 _("The status time is not a valid date and time."),
             )
-        current = seen.get(reference, record.status)
+        if reference in seen:
+            return error(
+                "duplicate_reference", _("The batch reports this reference twice.")
+            )
+        seen[reference] = status
+        current = record.status
         if status == current:
             return {
                 "reference": reference,
@@ -328,11 +559,6 @@ class G2pBrDisbursement(models.Model):
             return error(
                 "missing_failure_reason", _("A failed status needs a failure reason.")
             )
-        if reference in seen:
-            return error(
-                "duplicate_reference", _("The batch reports this reference twice.")
-            )
-        seen[reference] = status
         return {
             "reference": reference,
             "result": "applied",
@@ -358,11 +584,15 @@ class G2pBrDisbursement(models.Model):
         return value.replace(microsecond=0)
 
     def _write_status_updates(self, updates):
-        """One UPDATE ... FROM (VALUES ...) for a whole batch of status reports
-        (validated by _prepare_status_update): per-record writes would not keep
-        up with a payment provider's reporting."""
+        """One UPDATE for a whole batch of status reports (validated by
+        _prepare_status_update): per-record writes would not keep up with a
+        payment provider's reporting. The statement triggers refresh the
+        entitlement totals and write the history."""
         self.flush_model()
-        query = """
+        ids, statuses, times, reasons = zip(*[u[:4] for u in updates], strict=True)
+        self.env.cr.execute(
+            SQL(
+                """
             UPDATE g2p_br_disbursement d
                SET status = v.status,
                    status_time = v.ts,
@@ -374,18 +604,21 @@ class G2pBrDisbursement(models.Model):
                    reversed_at = CASE WHEN v.status = 'reversed' THEN v.ts
                                       ELSE d.reversed_at END,
                    failure_reason = COALESCE(v.reason, d.failure_reason),
-                   write_uid = v.uid, write_date = now() at time zone 'UTC'
-              FROM (VALUES %s) AS v(id, status, ts, reason, uid)
+                   write_uid = %(uid)s, write_date = now() at time zone 'UTC'
+              FROM unnest(%(ids)s::int[], %(statuses)s::varchar[],
+                          %(times)s::timestamp[], %(reasons)s::varchar[])
+                   AS v(id, status, ts, reason)
              WHERE d.id = v.id
-        """
-        execute_values(
-            self.env.cr._obj,
-            query,
-            [(u[0], u[1], u[2], u[3], self.env.uid) for u in updates],
-            template="(%s, %s, %s::timestamp, %s, %s)",
-            page_size=1000,
+            """,
+                uid=self.env.uid,
+                ids=list(ids),
+                statuses=list(statuses),
+                times=list(times),
+                reasons=list(reasons),
+            )
         )
         self.invalidate_model()
+        self.env["g2p.br.entitlement"].invalidate_model(TOTAL_FIELDS)
         _logger.info("Applied %s disbursement status updates", len(updates))
 
     def _to_dict(self):

@@ -1,3 +1,6 @@
+import ast
+from contextlib import contextmanager
+
 import psycopg2
 from dateutil.relativedelta import relativedelta
 
@@ -5,15 +8,36 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.osv import expression
 from odoo.tools import SQL, mute_logger
-from odoo.tools.safe_eval import safe_eval
 
-from ..utils import check_transitions, count_by
+from ..utils import (
+    ADMIN_GROUP,
+    MANAGER_GROUP,
+    check_group,
+    check_transitions,
+    count_by,
+    guard_create,
+    guard_write,
+    workflow,
+)
+from .bulk_operation_mixin import BUSY_FIELDS
 
 PROGRAM_TRANSITIONS = {
     "draft": {"active"},
     "active": {"ended"},
     "ended": {"active"},
 }
+
+# What the eligibility rule may read: the beneficiary's own stored attributes,
+# its household's (``group_id.<attribute>``) and its identifiers. A path into
+# memberships, entitlements, disbursements or programs would let a rule read
+# other programs' data, whoever may see them.
+RULE_RELATIONS = {
+    "group_id": "g2p.br.beneficiary",
+    "identifier_ids": "g2p.br.beneficiary.identifier",
+}
+RULE_IDENTIFIER_PATHS = {"type_id.code"}
+# Seconds a count of the eligibility rule may take on a form before it gives up.
+RULE_COUNT_TIMEOUT_PARAM = "g2p_beneficiary_registry.rule_count_timeout"
 
 FREQUENCY_DELTAS = {
     "monthly": relativedelta(months=1),
@@ -28,6 +52,9 @@ class G2pBrProgram(models.Model):
     _description = "Social Protection Program"
     _inherit = ["mail.thread", "g2p.br.bulk.operation.mixin"]
     _order = "name"
+    _workflow_fields = {"state": "use Activate or End.", **BUSY_FIELDS}
+    _initial_values = {"state": "draft"}
+    _immutable_fields = ()
 
     code = fields.Char(required=True, tracking=True, copy=False)
     name = fields.Char(required=True, tracking=True, translate=True)
@@ -71,6 +98,7 @@ class G2pBrProgram(models.Model):
         "user_id",
         string="Assigned Users",
         default=lambda self: self.env.user,
+        tracking=True,
         help="Managers, approvers, viewers and API clients who work on this program. "
         "Users outside the Administrator group see only the programs they are "
         "assigned to.",
@@ -78,19 +106,22 @@ class G2pBrProgram(models.Model):
     eligibility_domain = fields.Char(
         default="[]",
         required=True,
+        tracking=True,
         help="Odoo domain over beneficiaries: who is eligible for this program.",
     )
     base_amount = fields.Float(
         string="Base Amount / Quantity",
         digits=(16, 2),
+        tracking=True,
         help="Amount (cash) or quantity (in-kind) per beneficiary and cycle.",
     )
     amount_per_member = fields.Float(
-        digits=(16, 2), help="Added per member of a group (household)."
+        digits=(16, 2), tracking=True, help="Added per member of a group (household)."
     )
     max_amount = fields.Float(
         string="Cap",
         digits=(16, 2),
+        tracking=True,
         help="Maximum per beneficiary and cycle; 0 means no cap.",
     )
     cycle_frequency = fields.Selection(
@@ -108,7 +139,11 @@ class G2pBrProgram(models.Model):
     )
     four_eyes = fields.Boolean(
         string="Four-eyes Approval",
-        help="The user who generated entitlements may not approve them.",
+        default=True,
+        tracking=True,
+        help="The user who generated entitlements may not approve them. Only a "
+        "Beneficiary Registry administrator changes it, never while a cycle "
+        "waits for approval.",
     )
     membership_ids = fields.One2many("g2p.br.program.membership", "program_id")
     cycle_ids = fields.One2many("g2p.br.cycle", "program_id")
@@ -133,10 +168,9 @@ class G2pBrProgram(models.Model):
     def _check_eligibility_domain(self):
         for program in self:
             try:
-                program._get_eligibility_domain()
-                self.env["g2p.br.beneficiary"]._where_calc(
-                    program._get_eligibility_domain()
-                )
+                domain = program._get_eligibility_domain()
+                self._check_rule_paths(domain)
+                self.env["g2p.br.beneficiary"]._where_calc(domain)
             except Exception as err:
                 raise ValidationError(
                     _(
@@ -156,32 +190,48 @@ class G2pBrProgram(models.Model):
     # ------------------------------------------------------------------
     # CRUD
     # ------------------------------------------------------------------
+    @api.model_create_multi
+    def create(self, vals_list):
+        guard_create(self, vals_list)
+        if any("four_eyes" in vals and not vals["four_eyes"] for vals in vals_list):
+            check_group(self.env, ADMIN_GROUP, _("Turning four-eyes approval off"))
+        return super().create(vals_list)
+
     def write(self, vals):
+        guard_write(self, vals)
         if "state" in vals:
             self._check_state_transition(vals["state"])
+        if "four_eyes" in vals:
+            self._check_four_eyes_change(vals["four_eyes"])
         return super().write(vals)
 
     # ------------------------------------------------------------------
     # Actions
     # ------------------------------------------------------------------
     def action_activate(self):
-        self.write({"state": "active"})
+        check_group(self.env, MANAGER_GROUP, _("Activating a program"))
+        workflow(self).write({"state": "active"})
 
     def action_end(self):
-        self.write({"state": "ended"})
+        check_group(self.env, MANAGER_GROUP, _("Ending a program"))
+        workflow(self).write({"state": "ended"})
 
     def action_enroll_eligible(self):
         self.ensure_one()
+        check_group(self.env, MANAGER_GROUP, _("Enrolling beneficiaries"))
         self._check_active()
         self._check_bulk_access("g2p.br.program.membership", "create")
         return self._run_bulk(
             "_enroll_eligible",
-            self._count_eligible(),
+            self._count_sql(
+                self.env["g2p.br.program.membership"]._new_eligible_sql(self)
+            ),
             _("Enroll eligible beneficiaries"),
         )
 
     def action_verify_eligibility(self):
         self.ensure_one()
+        check_group(self.env, MANAGER_GROUP, _("Verifying eligibility"))
         self._check_active()
         self._check_bulk_access("g2p.br.program.membership", "write")
         size = self.env["g2p.br.program.membership"].search_count(
@@ -191,6 +241,7 @@ class G2pBrProgram(models.Model):
 
     def action_create_next_cycle(self):
         self.ensure_one()
+        check_group(self.env, MANAGER_GROUP, _("Creating a cycle"))
         self._check_active()
         cycle = self._create_next_cycle()
         return {
@@ -211,11 +262,109 @@ class G2pBrProgram(models.Model):
             if program.state != "active":
                 raise UserError(_("Program %s is not active.", program.name))
 
+    def _check_four_eyes_change(self, four_eyes):
+        """Four-eyes approval is changed by an administrator only, and never
+        turned off while a cycle of the program waits for approval."""
+        changed = self.filtered(lambda p: p.four_eyes != bool(four_eyes))
+        if not changed:
+            return
+        check_group(self.env, ADMIN_GROUP, _("Changing four-eyes approval"))
+        if not four_eyes and self.env["g2p.br.cycle"].sudo().search_count(
+            [("program_id", "in", changed.ids), ("state", "=", "to_approve")], limit=1
+        ):
+            raise UserError(
+                _(
+                    "A cycle of %s waits for approval: four-eyes approval cannot be "
+                    "turned off now.",
+                    changed[0].name,
+                )
+            )
+
+    def _check_four_eyes(self, generators, what):
+        """The one four-eyes rule: under four-eyes approval, a user who
+        generated entitlements (``generators``) does not decide on them."""
+        self.ensure_one()
+        if self.four_eyes and self.env.user in generators:
+            raise UserError(
+                _(
+                    "Four-eyes approval: you generated the entitlements of %s; "
+                    "another approver must decide on them.",
+                    what,
+                )
+            )
+
+    @api.model
+    def _check_rule_paths(self, domain):
+        """Refuse a rule that reads anything but the beneficiary's own stored
+        attributes, its household's and its identifiers (RULE_RELATIONS)."""
+        Beneficiary = self.env["g2p.br.beneficiary"]
+        for leaf in domain:
+            if not isinstance(leaf, list | tuple) or len(leaf) != 3:
+                continue
+            path = leaf[0]
+            if not isinstance(path, str):
+                raise ValidationError(_("%r is not a field of a beneficiary.", path))
+            if leaf[1] in ("any", "not any"):
+                raise ValidationError(
+                    _("The eligibility rule cannot use the operator %r.", leaf[1])
+                )
+            name, _dot, rest = path.partition(".")
+            field = Beneficiary._fields.get(name)
+            if field is None or not field.store:
+                raise ValidationError(
+                    _("%r is not a stored field of a beneficiary.", name)
+                )
+            # a many2one compared as such (group_id, company_id) reads only
+            # the beneficiary's own row
+            direct_many2one = field.type == "many2one" and not rest
+            if field.relational and name not in RULE_RELATIONS and not direct_many2one:
+                raise ValidationError(
+                    _(
+                        "The eligibility rule may read the beneficiary's attributes, "
+                        "its household's and its identifiers, not %r.",
+                        path,
+                    )
+                )
+            if rest:
+                if name not in RULE_RELATIONS:
+                    raise ValidationError(
+                        _(
+                            "The eligibility rule may read the beneficiary's "
+                            "attributes, its household's and its identifiers, not %r.",
+                            path,
+                        )
+                    )
+                self._check_rule_subpath(name, rest)
+
+    @api.model
+    def _check_rule_subpath(self, relation, path):
+        if relation == "identifier_ids" and path in RULE_IDENTIFIER_PATHS:
+            return
+        model = self.env[RULE_RELATIONS[relation]]
+        field = model._fields.get(path)
+        if field is None or not field.store or field.relational:
+            raise ValidationError(
+                _(
+                    "The eligibility rule may read the beneficiary's attributes, its "
+                    "household's and its identifiers, not %r.",
+                    f"{relation}.{path}",
+                )
+            )
+
     def _get_eligibility_domain(self):
         """The full domain of eligible beneficiaries: the rule, the target kind
-        and the program's company."""
+        and the program's company. The rule is a literal domain: no code runs
+        when it is read."""
         self.ensure_one()
-        rule = safe_eval(self.eligibility_domain or "[]")
+        try:
+            rule = ast.literal_eval((self.eligibility_domain or "[]").strip())
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            raise ValidationError(
+                _(
+                    "The eligibility rule must be a literal domain (a list of "
+                    "conditions), not an expression."
+                )
+            ) from None
         if not isinstance(rule, list | tuple):
             raise ValidationError(_("The eligibility rule must be a list."))
         return expression.AND(
@@ -231,16 +380,11 @@ class G2pBrProgram(models.Model):
         )
 
     def _eligible_subquery(self):
-        """SQL sub-select of the ids of active, eligible beneficiaries.
-
-        Evaluated as superuser: eligibility is a property of the registry, not
-        of what the user who clicks may browse."""
+        """SQL sub-select of the ids of active, eligible beneficiaries, with the
+        caller's access rules (a manager sees every beneficiary of the company;
+        the rule's paths are limited by _check_rule_paths)."""
         self.ensure_one()
-        query = (
-            self.env["g2p.br.beneficiary"]
-            .sudo()
-            ._search(self._get_eligibility_domain())
-        )
+        query = self.env["g2p.br.beneficiary"]._search(self._get_eligibility_domain())
         return query.subselect()
 
     def _eligible_condition(self, beneficiary_column):
@@ -248,11 +392,7 @@ class G2pBrProgram(models.Model):
         as a correlated EXISTS: PostgreSQL plans it as a (anti-)join, where a
         NOT IN over a large sub-select would degrade to a nested scan."""
         self.ensure_one()
-        query = (
-            self.env["g2p.br.beneficiary"]
-            .sudo()
-            ._search(self._get_eligibility_domain())
-        )
+        query = self.env["g2p.br.beneficiary"]._search(self._get_eligibility_domain())
         query.add_where(
             SQL("%s = %s", SQL.identifier(query.table, "id"), beneficiary_column)
         )
@@ -260,78 +400,38 @@ class G2pBrProgram(models.Model):
 
     def _count_eligible(self):
         self.ensure_one()
-        return (
-            self.env["g2p.br.beneficiary"]
-            .sudo()
-            .search_count(self._get_eligibility_domain())
+        return self.env["g2p.br.beneficiary"].search_count(
+            self._get_eligibility_domain()
         )
+
+    @contextmanager
+    def _rule_timeout(self):
+        """Bound the time a count of the rule may take on a form: PostgreSQL's
+        statement timeout, restored afterwards."""
+        seconds = int(
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param(RULE_COUNT_TIMEOUT_PARAM, "5")
+        )
+        cr = self.env.cr
+        cr.execute(SQL("SHOW statement_timeout"))
+        previous = cr.fetchone()[0]
+        cr.execute(
+            SQL("SELECT set_config('statement_timeout', %s, true)", f"{seconds}s")
+        )
+        try:
+            yield
+        finally:
+            cr.execute(
+                SQL("SELECT set_config('statement_timeout', %s, true)", previous)
+            )
 
     def _enroll_eligible(self):
-        """Enroll every eligible beneficiary not enrolled yet, set-based.
-
-        New memberships are inserted as enrolled; draft memberships of eligible
-        beneficiaries are enrolled and those of ineligible ones become
-        not_eligible. Exited, paused and not_eligible memberships are left to
-        :meth:`verify_eligibility` and to the program manager. Idempotent.
-        """
+        """Enroll every eligible beneficiary not enrolled yet (the rule lives in
+        :meth:`g2p.br.program.membership._enroll_eligible`); post a summary."""
         self.ensure_one()
         self._check_bulk_access("g2p.br.program.membership", "create")
-        Membership = self.env["g2p.br.program.membership"]
-        Membership.flush_model()
-        eligible = self._eligible_subquery()
-        today = fields.Date.context_today(self)
-        now = fields.Datetime.now()
-        cr = self.env.cr
-        # One INSERT ... SELECT instead of one ORM create per beneficiary:
-        # the ORM would take hours for a million members.
-        cr.execute(
-            SQL(
-                """
-            INSERT INTO g2p_br_program_membership
-                (beneficiary_id, program_id, company_id, state, enrollment_date,
-                 create_uid, create_date, write_uid, write_date)
-            SELECT b.id, %(program)s, %(company)s, 'enrolled', %(today)s,
-                   %(uid)s, %(now)s, %(uid)s, %(now)s
-              FROM g2p_br_beneficiary b
-             WHERE b.id IN %(eligible)s
-            ON CONFLICT (beneficiary_id, program_id) DO NOTHING
-            """,
-                program=self.id,
-                company=self.company_id.id,
-                today=today,
-                uid=self.env.uid,
-                now=now,
-                eligible=eligible,
-            )
-        )
-        created = cr.rowcount
-        eligible_member = self._eligible_condition(SQL("m.beneficiary_id"))
-        cr.execute(
-            SQL(
-                """
-            UPDATE g2p_br_program_membership m
-               SET state = CASE WHEN %(eligible)s THEN 'enrolled'
-                                ELSE 'not_eligible' END,
-                   enrollment_date = CASE WHEN %(eligible)s
-                                          THEN %(today)s ELSE m.enrollment_date END,
-                   write_uid = %(uid)s, write_date = %(now)s
-             WHERE m.program_id = %(program)s AND m.state = 'draft'
-            RETURNING m.state
-            """,
-                program=self.id,
-                today=today,
-                uid=self.env.uid,
-                now=now,
-                eligible=eligible_member,
-            )
-        )
-        from_draft = [row[0] for row in cr.fetchall()]
-        Membership.invalidate_model()
-        summary = {
-            "created": created,
-            "enrolled_from_draft": from_draft.count("enrolled"),
-            "draft_not_eligible": from_draft.count("not_eligible"),
-        }
+        summary = self.env["g2p.br.program.membership"]._enroll_eligible(self)
         self.message_post(
             body=_(
                 "Enroll eligible: %(created)s new members enrolled, %(enrolled)s draft "
@@ -344,78 +444,30 @@ class G2pBrProgram(models.Model):
         return summary
 
     def verify_eligibility(self, beneficiary_ids=None):
-        """Re-check eligibility of the program's members, set-based.
-
-        Enrolled members no longer eligible become not_eligible; not_eligible
-        members eligible again are enrolled. Paused, exited and draft
-        memberships are not touched. ``beneficiary_ids`` limits the check to
-        those beneficiaries (e.g. the ones a sync changed). Idempotent.
-        """
+        """Re-check the members' eligibility (the rule lives in
+        :meth:`g2p.br.program.membership._verify_eligibility`); post a summary.
+        ``beneficiary_ids`` limits the check to those beneficiaries."""
         self.ensure_one()
-        Membership = self.env["g2p.br.program.membership"]
         self._check_bulk_access("g2p.br.program.membership", "write")
-        Membership.flush_model()
-        self.env["g2p.br.beneficiary"].flush_model()
-        eligible = self._eligible_condition(SQL("m.beneficiary_id"))
-        scope = SQL()
-        if beneficiary_ids is not None:
-            scope = SQL("AND m.beneficiary_id IN %s", tuple(beneficiary_ids) or (None,))
-        cr = self.env.cr
-        now = fields.Datetime.now()
-        # Set-based state moves; the allowed source states are in the WHERE.
-        cr.execute(
-            SQL(
-                """
-            UPDATE g2p_br_program_membership m
-               SET state = 'not_eligible', write_uid = %(uid)s, write_date = %(now)s
-             WHERE m.program_id = %(program)s AND m.state = 'enrolled' %(scope)s
-               AND NOT %(eligible)s
-            """,
-                program=self.id,
-                uid=self.env.uid,
-                now=now,
-                eligible=eligible,
-                scope=scope,
-            )
+        summary = self.env["g2p.br.program.membership"]._verify_eligibility(
+            self, beneficiary_ids
         )
-        lost = cr.rowcount
-        cr.execute(
-            SQL(
-                """
-            UPDATE g2p_br_program_membership m
-               SET state = 'enrolled', write_uid = %(uid)s, write_date = %(now)s,
-                   enrollment_date = COALESCE(m.enrollment_date, %(today)s)
-             WHERE m.program_id = %(program)s AND m.state = 'not_eligible' %(scope)s
-               AND %(eligible)s
-            """,
-                program=self.id,
-                uid=self.env.uid,
-                now=now,
-                eligible=eligible,
-                scope=scope,
-                today=fields.Date.context_today(self),
-            )
-        )
-        regained = cr.rowcount
-        Membership.invalidate_model()
-        summary = {"not_eligible": lost, "enrolled": regained}
-        if lost or regained or beneficiary_ids is None:
+        if summary["not_eligible"] or summary["enrolled"] or beneficiary_ids is None:
             self.message_post(
                 body=_(
                     "Eligibility verified: %(lost)s members no longer eligible, "
                     "%(regained)s members eligible again.",
-                    lost=lost,
-                    regained=regained,
+                    lost=summary["not_eligible"],
+                    regained=summary["enrolled"],
                 )
             )
         return summary
 
     def _entitlement_amount_sql(self, beneficiary_alias="b"):
-        """SQL expression of the amount (or quantity) one beneficiary is entitled
-        to per cycle: base + per member x group size, capped.
-
-        Override this (and :meth:`_compute_entitlement_amount`) to change the
-        entitlement rule; the set-based generation uses this expression."""
+        """The entitlement rule: SQL expression of the amount (or quantity) one
+        beneficiary is entitled to per cycle: base + per member x group size,
+        capped. Override this to change the rule; the set-based generation and
+        :meth:`_compute_entitlement_amount` both use it."""
         self.ensure_one()
         size = SQL("COALESCE(%s.group_size, 0)", SQL.identifier(beneficiary_alias))
         amount = SQL("(%s + %s * %s)", self.base_amount, self.amount_per_member, size)
@@ -424,14 +476,17 @@ class G2pBrProgram(models.Model):
         return SQL("ROUND((%s)::numeric, 2)", amount)
 
     def _compute_entitlement_amount(self, beneficiary):
-        """Python twin of :meth:`_entitlement_amount_sql` for one beneficiary."""
+        """The amount :meth:`_entitlement_amount_sql` gives one beneficiary."""
         self.ensure_one()
-        amount = self.base_amount + self.amount_per_member * (
-            beneficiary.group_size or 0
+        beneficiary.flush_recordset(["group_size"])
+        self.env.cr.execute(
+            SQL(
+                "SELECT %s FROM g2p_br_beneficiary b WHERE b.id = %s",
+                self._entitlement_amount_sql("b"),
+                beneficiary.id,
+            )
         )
-        if self.max_amount:
-            amount = min(amount, self.max_amount)
-        return round(amount, 2)
+        return float(self.env.cr.fetchone()[0])
 
     def _create_next_cycle(self):
         """Create the cycle that follows the last one, from the frequency."""
@@ -530,8 +585,8 @@ class G2pBrProgram(models.Model):
     eligible_count = fields.Integer(
         string="Matching Beneficiaries",
         compute="_compute_eligible_count",
-        help="Active beneficiaries the eligibility rule matches now, whoever may "
-        "see them.",
+        help="Active beneficiaries of the program's target the eligibility rule "
+        "matches now, among those you may see.",
     )
 
     def _grouped_count(self, model, extra_domain=None):
@@ -593,15 +648,17 @@ class G2pBrProgram(models.Model):
 
     @api.depends("eligibility_domain", "target_type", "company_id")
     def _compute_eligible_count(self):
-        Beneficiary = self.env["g2p.br.beneficiary"].sudo()
+        Beneficiary = self.env["g2p.br.beneficiary"]
         for program in self:
             try:
                 # a rule being edited may still be invalid SQL (e.g. a date
-                # being typed): roll back to a savepoint, count 0, log nothing
+                # being typed), or too slow: roll back to a savepoint, count 0,
+                # log nothing
                 with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
-                    program.eligible_count = Beneficiary.search_count(
-                        program._get_eligibility_domain()
-                    )
+                    domain = program._get_eligibility_domain()
+                    self._check_rule_paths(domain)
+                    with program._rule_timeout():
+                        program.eligible_count = Beneficiary.search_count(domain)
             except (
                 ValueError,
                 TypeError,

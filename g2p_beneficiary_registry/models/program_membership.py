@@ -1,7 +1,17 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
-from ..utils import check_transitions, iso
+from ..utils import (
+    MANAGER_GROUP,
+    check_group,
+    check_transitions,
+    create_immutable_link_function,
+    guard_create,
+    guard_write,
+    iso,
+    workflow,
+)
 
 # Moves a user (or code) may make with write(); the eligibility re-check moves
 # enrolled <-> not_eligible in bulk with the same rules (see verify_eligibility).
@@ -18,6 +28,14 @@ class G2pBrProgramMembership(models.Model):
     _name = "g2p.br.program.membership"
     _description = "Program Membership"
     _order = "id desc"
+    _workflow_fields = {
+        "state": "use Enroll, Pause, Resume or Exit.",
+        "enrollment_date": "use Enroll.",
+        "exit_date": "use Exit.",
+        "exit_reason": "use Exit.",
+    }
+    _initial_values = {"state": "draft"}
+    _immutable_fields = ("beneficiary_id", "program_id", "company_id")
 
     beneficiary_id = fields.Many2one(
         "g2p.br.beneficiary", required=True, ondelete="restrict", index=True
@@ -45,7 +63,7 @@ class G2pBrProgramMembership(models.Model):
     )
     enrollment_date = fields.Date(readonly=True, copy=False)
     exit_date = fields.Date(readonly=True, copy=False)
-    exit_reason = fields.Char(copy=False)
+    exit_reason = fields.Char(copy=False, readonly=True)
 
     _sql_constraints = [
         (
@@ -63,8 +81,26 @@ class G2pBrProgramMembership(models.Model):
     # ------------------------------------------------------------------
     # CRUD
     # ------------------------------------------------------------------
+    def init(self):
+        """PostgreSQL keeps a membership in its program and with its beneficiary."""
+        create_immutable_link_function(self.env.cr)
+        self.env.cr.execute(
+            SQL(
+                """
+            DROP TRIGGER IF EXISTS g2p_br_membership_immutable
+                ON g2p_br_program_membership;
+            CREATE TRIGGER g2p_br_membership_immutable
+                BEFORE UPDATE ON g2p_br_program_membership
+                FOR EACH ROW WHEN (OLD.program_id IS DISTINCT FROM NEW.program_id
+                    OR OLD.beneficiary_id IS DISTINCT FROM NEW.beneficiary_id)
+                EXECUTE FUNCTION g2p_br_immutable_link('program or beneficiary');
+            """
+            )
+        )
+
     @api.model_create_multi
     def create(self, vals_list):
+        guard_create(self, vals_list)
         for vals in vals_list:
             if vals.get("state", "draft") not in ("draft",):
                 raise UserError(
@@ -73,6 +109,7 @@ class G2pBrProgramMembership(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
+        guard_write(self, vals)
         if "state" in vals:
             self._check_transition(vals["state"])
             if vals["state"] == "enrolled":
@@ -89,31 +126,32 @@ class G2pBrProgramMembership(models.Model):
         if vals.get("state") == "enrolled":
             first = self.filtered(lambda m: not m.enrollment_date)
             if first:
-                first.write({"enrollment_date": fields.Date.context_today(self)})
+                workflow(first).write(
+                    {"enrollment_date": fields.Date.context_today(self)}
+                )
         return res
 
     # ------------------------------------------------------------------
     # Actions
     # ------------------------------------------------------------------
     def action_enroll(self):
-        today = fields.Date.context_today(self)
-        for membership in self:
-            values = {"state": "enrolled"}
-            if not membership.enrollment_date:
-                values["enrollment_date"] = today
-            membership.write(values)
+        check_group(self.env, MANAGER_GROUP, _("Enrolling a member"))
+        workflow(self).write({"state": "enrolled"})
 
     def action_pause(self):
-        self.write({"state": "paused"})
+        check_group(self.env, MANAGER_GROUP, _("Pausing a member"))
+        workflow(self).write({"state": "paused"})
 
     def action_resume(self):
-        self.write({"state": "enrolled"})
+        check_group(self.env, MANAGER_GROUP, _("Resuming a member"))
+        workflow(self).write({"state": "enrolled"})
 
     def action_exit(self, reason=None):
-        reason = reason or self.env.context.get("exit_reason")
+        check_group(self.env, MANAGER_GROUP, _("Exiting a member"))
+        reason = (reason or self.env.context.get("exit_reason") or "").strip()
         if not reason:
             raise UserError(_("Give a reason to exit a member from a program."))
-        self.write(
+        workflow(self).write(
             {
                 "state": "exited",
                 "exit_date": fields.Date.context_today(self),
@@ -132,7 +170,7 @@ class G2pBrProgramMembership(models.Model):
         for program, memberships in self.grouped("program_id").items():
             eligible = (
                 self.env["g2p.br.beneficiary"]
-                .sudo()
+                .with_context(active_test=True)
                 .search(
                     program._get_eligibility_domain()
                     + [("id", "in", memberships.beneficiary_id.ids)]
@@ -147,6 +185,144 @@ class G2pBrProgramMembership(models.Model):
                         program=program.name,
                     )
                 )
+
+    # ------------------------------------------------------------------
+    # Set-based enrollment (the program's buttons call these)
+    # ------------------------------------------------------------------
+    @api.model
+    def _new_eligible_sql(self, program):
+        """FROM/WHERE of the eligible beneficiaries of ``program`` that have no
+        membership yet: what enrollment inserts and its preview counts."""
+        return SQL(
+            """
+            FROM g2p_br_beneficiary b
+           WHERE b.id IN %(eligible)s
+             AND NOT EXISTS (SELECT 1 FROM g2p_br_program_membership o
+                              WHERE o.beneficiary_id = b.id
+                                AND o.program_id = %(program)s)
+            """,
+            eligible=program._eligible_subquery(),
+            program=program.id,
+        )
+
+    @api.model
+    def _verify_moves_sql(self, program, beneficiary_ids=None):
+        """(lost, regained): WHERE conditions on memberships ``m`` of ``program``
+        that are enrolled but no longer eligible, and not eligible but eligible
+        again; what verification updates and its preview counts."""
+        eligible = program._eligible_condition(SQL("m.beneficiary_id"))
+        scope = SQL("m.program_id = %s", program.id)
+        if beneficiary_ids is not None:
+            scope = SQL(
+                "%s AND m.beneficiary_id IN %s",
+                scope,
+                tuple(beneficiary_ids) or (None,),
+            )
+        return (
+            SQL("%s AND m.state = 'enrolled' AND NOT %s", scope, eligible),
+            SQL("%s AND m.state = 'not_eligible' AND %s", scope, eligible),
+        )
+
+    @api.model
+    def _enroll_eligible(self, program):
+        """Enroll every eligible beneficiary of ``program`` not enrolled yet,
+        set-based: new memberships are inserted as enrolled; draft memberships
+        of eligible beneficiaries are enrolled and those of ineligible ones
+        become not_eligible. Exited, paused and not_eligible memberships are
+        left to :meth:`_verify_eligibility` and to the program manager.
+        Idempotent."""
+        self.flush_model()
+        values = {
+            "program": program.id,
+            "today": fields.Date.context_today(self),
+            "uid": self.env.uid,
+            "now": fields.Datetime.now(),
+        }
+        cr = self.env.cr
+        # One INSERT ... SELECT instead of one ORM create per beneficiary:
+        # the ORM would take hours for a million members.
+        cr.execute(
+            SQL(
+                """
+            INSERT INTO g2p_br_program_membership
+                (beneficiary_id, program_id, company_id, state, enrollment_date,
+                 create_uid, create_date, write_uid, write_date)
+            SELECT b.id, %(program)s, %(company)s, 'enrolled', %(today)s,
+                   %(uid)s, %(now)s, %(uid)s, %(now)s
+            %(new)s
+            ON CONFLICT (beneficiary_id, program_id) DO NOTHING
+            """,
+                company=program.company_id.id,
+                new=self._new_eligible_sql(program),
+                **values,
+            )
+        )
+        created = cr.rowcount
+        eligible = program._eligible_condition(SQL("m.beneficiary_id"))
+        cr.execute(
+            SQL(
+                """
+            UPDATE g2p_br_program_membership m
+               SET state = CASE WHEN %(eligible)s THEN 'enrolled'
+                                ELSE 'not_eligible' END,
+                   enrollment_date = CASE WHEN %(eligible)s
+                                          THEN %(today)s ELSE m.enrollment_date END,
+                   write_uid = %(uid)s, write_date = %(now)s
+             WHERE m.program_id = %(program)s AND m.state = 'draft'
+            RETURNING m.state
+            """,
+                eligible=eligible,
+                **values,
+            )
+        )
+        from_draft = [row[0] for row in cr.fetchall()]
+        self.invalidate_model()
+        return {
+            "created": created,
+            "enrolled_from_draft": from_draft.count("enrolled"),
+            "draft_not_eligible": from_draft.count("not_eligible"),
+        }
+
+    @api.model
+    def _verify_eligibility(self, program, beneficiary_ids=None):
+        """Re-check eligibility of the members of ``program``, set-based:
+        enrolled members no longer eligible become not_eligible; not_eligible
+        members eligible again are enrolled (the allowed source states are in
+        the WHERE, see MEMBERSHIP_TRANSITIONS). Paused, exited and draft
+        memberships are not touched. Idempotent."""
+        self.flush_model()
+        self.env["g2p.br.beneficiary"].flush_model()
+        lost_where, regained_where = self._verify_moves_sql(program, beneficiary_ids)
+        values = {"uid": self.env.uid, "now": fields.Datetime.now()}
+        cr = self.env.cr
+        cr.execute(
+            SQL(
+                """
+            UPDATE g2p_br_program_membership m
+               SET state = 'not_eligible', write_uid = %(uid)s, write_date = %(now)s
+             WHERE %(where)s
+            """,
+                where=lost_where,
+                **values,
+            )
+        )
+        lost = cr.rowcount
+        cr.execute(
+            SQL(
+                """
+            UPDATE g2p_br_program_membership m
+               SET state = 'enrolled', write_uid = %(uid)s, write_date = %(now)s,
+                   enrollment_date = COALESCE(m.enrollment_date, %(today)s)
+             WHERE %(where)s
+            """,
+                where=regained_where,
+                today=fields.Date.context_today(self),
+                **values,
+            )
+        )
+        regained = cr.rowcount
+        self.invalidate_model()
+        return {"not_eligible": lost, "enrolled": regained}
 
     def _to_dict(self):
         self.ensure_one()

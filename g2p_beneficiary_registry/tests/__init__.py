@@ -9,3 +9,4 @@ from . import test_program
 from . import test_queries
 from . import test_security
 from . import test_tours
+from . import test_integrity

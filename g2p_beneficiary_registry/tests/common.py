@@ -3,6 +3,7 @@
 from datetime import date
 
 from odoo import Command
+from odoo.exceptions import UserError
 from odoo.tests import TransactionCase
 
 XMLID = "g2p_beneficiary_registry.%s"
@@ -135,6 +136,8 @@ class BeneficiaryRegistryCase(TransactionCase):
         # only the beneficiaries of the fixtures, whatever else is in the
         # database (demo data)
         vals.setdefault("eligibility_domain", TEST_REGIONS)
+        # four-eyes approval (on by default) is tested on its own
+        vals.setdefault("four_eyes", False)
         program = cls.env["g2p.br.program"].create(vals)
         if activate:
             program.action_activate()
@@ -172,6 +175,28 @@ class BeneficiaryRegistryCase(TransactionCase):
         cycle.action_to_approve()
         cycle.action_approve_entitlements()
         return cycle
+
+    def assert_transition_matrix(
+        self, record, states, allowed, move, field="state", after_refusal=None
+    ):
+        """Every move of ``record`` in ``allowed`` succeeds through
+        ``move(record, new_state)``; every other one raises a UserError and
+        leaves the record as it was (``after_refusal(record)`` checks more)."""
+        for old in states:
+            for new in states:
+                if old == new:
+                    continue
+                with self.subTest(old=old, new=new):
+                    self.set_state(record, old, field=field)
+                    if (old, new) in allowed:
+                        move(record, new)
+                        self.assertEqual(record[field], new)
+                    else:
+                        with self.assertRaises(UserError):
+                            move(record, new)
+                        self.assertEqual(record[field], old)
+                        if after_refusal:
+                            after_refusal(record)
 
     def set_state(self, records, state, field="state"):
         """Put ``records`` in ``state`` bypassing the state machine, to test a

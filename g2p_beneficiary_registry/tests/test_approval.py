@@ -94,22 +94,25 @@ class TestFourEyes(BeneficiaryRegistryCase):
         cycle = self._cycle_generated_by(self.user_manager, four_eyes=False)
         ent = cycle.entitlement_ids[0].with_user(self.user_manager)
         for state in ("approved", "rejected"):
-            with self.subTest(state=state), self.assertRaises(AccessError):
+            with self.subTest(state=state), self.assertRaises(UserError):
                 ent.write({"state": state})
-        with self.assertRaises(AccessError):
+        with self.assertRaises(UserError):
             cycle.with_user(self.user_manager).write({"state": "approved"})
         self.assertEqual(cycle.state, "to_approve")
         self.assertEqual(ent.state, "pending_approval")
-        # Four eyes holds on a write too.
+        # Nor can an approver: approving is the Approve button's.
+        with self.assertRaises(UserError):
+            ent.with_user(self.user_approver).write({"state": "approved"})
+        # Four eyes holds on the button.
         self.program_a.four_eyes = True
         self.user_manager.groups_id += self.env.ref(
             "g2p_beneficiary_registry.group_br_approver"
         )
         with self.assertRaises(UserError):
-            ent.write({"state": "approved"})
+            ent.action_approve()
         with self.assertRaises(UserError):
-            cycle.with_user(self.user_manager).write({"state": "approved"})
-        ent.with_user(self.user_approver).write({"state": "approved"})
+            cycle.with_user(self.user_manager).action_approve_entitlements()
+        ent.with_user(self.user_approver).action_approve()
         self.assertEqual(ent.state, "approved")
 
     def test_approved_amount_is_frozen(self):

@@ -7,6 +7,7 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
+from ..utils import workflow
 from .common import BeneficiaryRegistryCase
 
 STATUSES = ("pending", "sent", "paid", "failed", "reversed")
@@ -97,40 +98,46 @@ class TestDisbursement(DisbursementCase):
         self.assertEqual(self.ent1.disbursement_status, "not_started")
 
     def test_transition_matrix(self):
-        d = self.disburse(10)
-        for old in STATUSES:
-            for new in STATUSES:
-                if old == new:
-                    continue
-                with self.subTest(old=old, new=new):
-                    self.set_state(d, old, field="status")
-                    d.write({"sent_at": False})
-                    if (old, new) in ALLOWED:
-                        d._set_status(new, failure_reason="x")
-                        self.assertEqual(d.status, new)
-                    else:
-                        with self.assertRaises(UserError):
-                            d._set_status(new, failure_reason="x")
-                        self.assertEqual(d.status, old)
-                        # A refused move leaves no trace.
-                        self.assertFalse(d.sent_at)
+        def move(d, new):
+            workflow(d).write({"sent_at": False})
+            d._set_status(new, failure_reason="x")
+
+        self.assert_transition_matrix(
+            self.disburse(10),
+            STATUSES,
+            ALLOWED,
+            move,
+            field="status",
+            # A refused move leaves no trace.
+            after_refusal=lambda d: self.assertFalse(d.sent_at),
+        )
 
     def test_write_keeps_the_rules(self):
-        """Writing the status (RPC) follows the same rules as the buttons."""
+        """The status and its times are the workflow's: a direct write (RPC)
+        is refused, whoever writes; the buttons keep the rules."""
         d = self.disburse(100)
-        with self.assertRaises(UserError):
-            d.write({"status": "failed"})
+        for vals in (
+            {"status": "failed"},
+            {"status": "paid"},
+            {"paid_at": "2026-12-02 10:00:00"},
+            {"failure_reason": "Closed"},
+        ):
+            with self.subTest(vals=vals), self.assertRaises(UserError):
+                d.write(vals)
         self.assertEqual(d.status, "pending")
-        d.write({"status": "paid"})
+        d.action_mark_paid()
         self.assertTrue(d.paid_at)
         self.assertEqual(d.status_time, d.paid_at)
         self.assertEqual(self.ent1.disbursed_total, 100.0)
         self.assertEqual(self.ent1.disbursement_status, "fully_disbursed")
-        d.write({"status": "reversed"})
+        # a paid disbursement keeps its reference
+        with self.assertRaises(UserError):
+            d.write({"reference": "FORGED"})
+        d.action_reverse("Paid twice by the provider")
         self.assertTrue(d.reversed_at)
         self.assertEqual(self.ent1.disbursed_total, 0.0)
         d2 = self.disburse(100)
-        d2.write({"status": "failed", "failure_reason": "Closed"})
+        d2.action_mark_failed("Closed")
         self.assertTrue(d2.failed_at)
         self.assertEqual(self.ent1.disbursement_status, "failed")
 

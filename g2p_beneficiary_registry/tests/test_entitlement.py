@@ -6,6 +6,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
+from ..utils import workflow
 from .common import BeneficiaryRegistryCase
 
 STATES = ("draft", "pending_approval", "approved", "rejected", "cancelled", "expired")
@@ -77,14 +78,11 @@ class TestEntitlement(BeneficiaryRegistryCase):
         cycle = self.create_cycle(
             self.program_a, start=date(2027, 1, 1), end=date(2027, 1, 31)
         )
-        ent = self.env["g2p.br.entitlement"].create(
-            {
-                "cycle_id": cycle.id,
-                "beneficiary_id": self.ind1.id,
-                "amount": 42,
-                "state": "approved",
-            }
-        )
+        values = {"cycle_id": cycle.id, "beneficiary_id": self.ind1.id, "amount": 42}
+        # the state is the workflow's, from the first write on
+        with self.assertRaises(UserError):
+            self.env["g2p.br.entitlement"].create(dict(values, state="approved"))
+        ent = self.env["g2p.br.entitlement"].create(values)
         self.assertEqual(ent.state, "draft")
         self.assertEqual(ent.remaining, 42)
         self.assertEqual(ent.valid_until, date(2027, 1, 31))
@@ -110,8 +108,11 @@ class TestEntitlement(BeneficiaryRegistryCase):
         self.assertEqual(ent1.state, "approved")
         self.assertEqual(ent1.approved_by_id, self.user_approver)
         self.assertTrue(ent1.approved_at)
-        ent2.with_user(self.user_approver).action_reject()
+        with self.assertRaises(UserError):
+            ent2.with_user(self.user_approver).action_reject()
+        ent2.with_user(self.user_approver).action_reject("Duplicate registration")
         self.assertEqual(ent2.state, "rejected")
+        self.assertEqual(ent2.rejection_reason, "Duplicate registration")
         ent1.action_cancel()
         self.assertEqual(ent1.state, "cancelled")
 
@@ -138,20 +139,12 @@ class TestEntitlement(BeneficiaryRegistryCase):
             self.entitlement.action_cancel()
 
     def test_transition_matrix(self):
-        ent = self.entitlement
-        for old in STATES:
-            for new in STATES:
-                if old == new:
-                    continue
-                with self.subTest(old=old, new=new):
-                    self.set_state(ent, old)
-                    if (old, new) in ALLOWED:
-                        ent.write({"state": new})
-                        self.assertEqual(ent.state, new)
-                    else:
-                        with self.assertRaises(UserError):
-                            ent.write({"state": new})
-                        self.assertEqual(ent.state, old)
+        self.assert_transition_matrix(
+            self.entitlement,
+            STATES,
+            ALLOWED,
+            lambda ent, new: workflow(ent).write({"state": new}),
+        )
 
     def test_non_approver_cannot_approve(self):
         self.cycle.action_to_approve()

@@ -63,30 +63,29 @@ class G2pBrBulkConfirmWizard(models.TransientModel):
         self.ensure_one()
         if not self.operation:
             return 0, ""
+        self._check_allowed()
         return getattr(self, "_preview_" + self.operation)()
 
-    def _count_sql(self, query):
-        self.env.flush_all()
-        self.env.cr.execute(query)
-        return self.env.cr.fetchone()[0]
+    def _check_allowed(self):
+        """The checks the operation makes before it changes anything: the
+        caller's access to the record, the role and the rule of the step."""
+        record = (
+            self.program_id
+            if self.operation.startswith("program_")
+            else (self.cycle_id)
+        )
+        record.check_access_rights("write")
+        record.check_access_rule("write")
+        if self.operation == "cycle_approve_entitlements":
+            record._check_can_approve()
+        elif self.operation == "cycle_cancel":
+            record._check_can_cancel()
 
     def _preview_program_enroll_eligible(self):
         program = self.program_id
-        eligible = program._eligible_subquery()
-        new = self._count_sql(
-            SQL(
-                """
-            SELECT COUNT(*) FROM g2p_br_beneficiary b
-             WHERE b.id IN %(eligible)s
-               AND NOT EXISTS (SELECT 1 FROM g2p_br_program_membership m
-                                WHERE m.beneficiary_id = b.id
-                                  AND m.program_id = %(program)s)
-            """,
-                eligible=eligible,
-                program=program.id,
-            )
-        )
-        drafts = self.env["g2p.br.program.membership"].search_count(
+        Membership = self.env["g2p.br.program.membership"]
+        new = program._count_sql(Membership._new_eligible_sql(program))
+        drafts = Membership.search_count(
             [("program_id", "=", program.id), ("state", "=", "draft")]
         )
         return new + drafts, _(
@@ -98,19 +97,21 @@ class G2pBrBulkConfirmWizard(models.TransientModel):
         )
 
     def _preview_program_verify_eligibility(self):
-        program = self.program_id
-        eligible = program._eligible_condition(SQL("m.beneficiary_id"))
+        lost_where, regained_where = self.env[
+            "g2p.br.program.membership"
+        ]._verify_moves_sql(self.program_id)
         self.env.flush_all()
         self.env.cr.execute(
             SQL(
                 """
-            SELECT COUNT(*) FILTER (WHERE m.state = 'enrolled' AND NOT %(eligible)s),
-                   COUNT(*) FILTER (WHERE m.state = 'not_eligible' AND %(eligible)s)
+            SELECT COUNT(*) FILTER (WHERE %(lost)s),
+                   COUNT(*) FILTER (WHERE %(regained)s)
               FROM g2p_br_program_membership m
              WHERE m.program_id = %(program)s
             """,
-                eligible=eligible,
-                program=program.id,
+                lost=lost_where,
+                regained=regained_where,
+                program=self.program_id.id,
             )
         )
         lost, regained = self.env.cr.fetchone()
@@ -123,21 +124,7 @@ class G2pBrBulkConfirmWizard(models.TransientModel):
 
     def _preview_cycle_generate_entitlements(self):
         cycle = self.cycle_id
-        count = self._count_sql(
-            SQL(
-                """
-            SELECT COUNT(*)
-              FROM g2p_br_program_membership m
-              JOIN g2p_br_beneficiary b ON b.id = m.beneficiary_id AND b.active
-             WHERE m.program_id = %(program)s AND m.state = 'enrolled'
-               AND NOT EXISTS (SELECT 1 FROM g2p_br_entitlement e
-                                WHERE e.beneficiary_id = m.beneficiary_id
-                                  AND e.cycle_id = %(cycle)s)
-            """,
-                program=cycle.program_id.id,
-                cycle=cycle.id,
-            )
-        )
+        count = cycle._count_sql(self.env["g2p.br.entitlement"]._generatable_sql(cycle))
         return count, _(
             "%(count)s draft entitlements will be created in %(cycle)s, one per "
             "enrolled member without one.",
@@ -159,17 +146,9 @@ class G2pBrBulkConfirmWizard(models.TransientModel):
         return count, _("%s entitlements waiting for approval will be approved.", count)
 
     def _preview_cycle_create_disbursements(self):
-        count = self._count_sql(
-            SQL(
-                """
-            SELECT COUNT(*) FROM g2p_br_entitlement e
-             WHERE e.cycle_id = %(cycle)s AND e.state = 'approved' AND e.remaining > 0
-               AND NOT EXISTS (SELECT 1 FROM g2p_br_disbursement d
-                                WHERE d.entitlement_id = e.id
-                                  AND d.status IN ('pending', 'sent'))
-            """,
-                cycle=self.cycle_id.id,
-            )
+        cycle = self.cycle_id
+        count = cycle._count_sql(
+            self.env["g2p.br.disbursement"]._disbursable_sql(cycle)
         )
         return count, _(
             "%s pending disbursements will be created, one per approved entitlement "

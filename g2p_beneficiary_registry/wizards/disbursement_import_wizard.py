@@ -6,6 +6,14 @@ import io
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from ..utils import audit_context
+
+# Largest report accepted in one import: a payment provider's report is split
+# into files of at most this many rows (the API takes batches of 1,000).
+MAX_ROWS_PARAM = "g2p_beneficiary_registry.status_import_max_rows"
+DEFAULT_MAX_ROWS = 10000
+MAX_BYTES = 5 * 1024 * 1024
+
 # CSV header (normalised: lower case, spaces as underscores) -> item key
 COLUMNS = {
     "reference": "reference",
@@ -37,7 +45,9 @@ class G2pBrDisbursementImportWizard(models.TransientModel):
     _name = "g2p.br.disbursement.import.wizard"
     _description = "Import Disbursement Statuses"
 
-    csv_file = fields.Binary(string="CSV File")
+    # a column, not an attachment: the file is checked by _csv_content, with
+    # clear errors, not decoded by ir.attachment on the way in
+    csv_file = fields.Binary(string="CSV File", attachment=False)
     csv_filename = fields.Char(string="File Name")
     csv_text = fields.Text(
         string="Or Paste CSV",
@@ -64,6 +74,22 @@ class G2pBrDisbursementImportWizard(models.TransientModel):
     error_count = fields.Integer(string="Invalid Rows", readonly=True)
     applied_count = fields.Integer(string="Applied Rows", readonly=True)
     summary = fields.Text(readonly=True)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._check_text(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._check_text(vals)
+        return super().write(vals)
+
+    @api.model
+    def _check_text(self, vals):
+        """PostgreSQL cannot store a NUL character: say so before it tries."""
+        if "\x00" in (vals.get("csv_text") or ""):
+            raise UserError(_("The text holds NUL bytes: it is not CSV text."))
 
     # ------------------------------------------------------------------
     # Actions
@@ -112,9 +138,10 @@ class G2pBrDisbursementImportWizard(models.TransientModel):
             )
             return self._reopen()
         valid = [i for i, r in enumerate(results) if r["result"] != "error"]
-        applied = self.env["g2p.br.disbursement"].apply_status_updates(
-            [rows[i]["item"] for i in valid]
-        )
+        with audit_context(self.env, path="import"):
+            applied = self.env["g2p.br.disbursement"].apply_status_updates(
+                [rows[i]["item"] for i in valid]
+            )
         for index, result in zip(valid, applied, strict=True):
             results[index] = result
         count = sum(1 for r in applied if r["result"] == "applied")
@@ -179,18 +206,44 @@ class G2pBrDisbursementImportWizard(models.TransientModel):
         }
 
     def _csv_content(self):
+        """The CSV text, or a clear UserError for a file that is too large, not
+        base64, not UTF-8 or not text (NUL bytes)."""
         if self.csv_file:
+            if len(self.csv_file) > MAX_BYTES * 4 // 3 + 4:
+                raise UserError(self._too_large_message())
             try:
-                raw = base64.b64decode(self.csv_file)
+                raw = base64.b64decode(self.csv_file, validate=True)
             except (binascii.Error, ValueError) as err:
-                raise UserError(_("The file could not be read.")) from err
+                raise UserError(
+                    _("The file could not be read: it is not valid base64 data.")
+                ) from err
             try:
-                return raw.decode("utf-8-sig")
+                content = raw.decode("utf-8-sig")
             except UnicodeDecodeError as err:
-                raise UserError(_("The file is not UTF-8 text.")) from err
-        if self.csv_text and self.csv_text.strip():
-            return self.csv_text.lstrip("\ufeff")
-        raise UserError(_("Choose a CSV file or paste its content."))
+                raise UserError(
+                    _("The file is not UTF-8 text (byte %s).", err.start + 1)
+                ) from err
+        elif self.csv_text and self.csv_text.strip():
+            content = self.csv_text.lstrip("\ufeff")
+            if len(content.encode()) > MAX_BYTES:
+                raise UserError(self._too_large_message())
+        else:
+            raise UserError(_("Choose a CSV file or paste its content."))
+        if "\x00" in content:
+            raise UserError(_("The file holds NUL bytes: it is not a CSV text file."))
+        return content
+
+    def _max_rows(self):
+        value = self.env["ir.config_parameter"].sudo().get_param(MAX_ROWS_PARAM)
+        return int(value) if value else DEFAULT_MAX_ROWS
+
+    def _too_large_message(self):
+        return _(
+            "The file is too large: import at most %(rows)s rows (%(mb)s MB) at a "
+            "time; split the provider's report.",
+            rows=self._max_rows(),
+            mb=MAX_BYTES // (1024 * 1024),
+        )
 
     def _read_rows(self):
         """Rows of the CSV as ``{row, item}``; ``row`` is the line number in
@@ -216,6 +269,17 @@ class G2pBrDisbursementImportWizard(models.TransientModel):
                     ", ".join(sorted(missing)),
                 )
             )
+        try:
+            rows = self._parse_rows(reader, keys)
+        except csv.Error as err:
+            raise UserError(
+                _("Row %(row)s is not valid CSV: %(err)s", row=reader.line_num, err=err)
+            ) from err
+        if not rows:
+            raise UserError(_("The file has a header but no rows."))
+        return rows
+
+    def _parse_rows(self, reader, keys):
         rows = []
         for values in reader:
             if not any(v.strip() for v in values):
@@ -232,8 +296,8 @@ class G2pBrDisbursementImportWizard(models.TransientModel):
             if item["status"]:
                 item["status"] = item["status"].lower()
             rows.append({"row": reader.line_num, "item": item})
-        if not rows:
-            raise UserError(_("The file has a header but no rows."))
+            if len(rows) > self._max_rows():
+                raise UserError(self._too_large_message())
         return rows
 
     def _validate(self, rows):

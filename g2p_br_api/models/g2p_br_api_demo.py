@@ -50,6 +50,8 @@ class G2pBrApiDemo(models.AbstractModel):
                     "cycle_frequency": "monthly",
                     "eligibility_domain": repr([("region_code", "=", region)]),
                     "user_ids": [Command.set([])],
+                    # one system user generates and approves this dataset
+                    "four_eyes": False,
                 }
             )
             beneficiaries = env["g2p.br.beneficiary"].create(

@@ -1,0 +1,203 @@
+from odoo import _, fields, models
+from odoo.exceptions import AccessError
+from odoo.tools import SQL
+
+PATHS = [
+    ("ui", "User interface or RPC"),
+    ("api", "REST API"),
+    ("import", "Status import"),
+    ("job", "Background job"),
+    ("cron", "Scheduled action"),
+]
+
+# One history row per state change of an entitlement or a disbursement (and
+# per creation), written by statement triggers in the same statement as the
+# change: set-based, whatever the path. ``{table}``/``{kind}``/``{state}`` name
+# the table, the record type and its state column; ``{moved}`` selects the
+# changed rows (n = new, o = old).
+# The parent (``p``) gives the cycle, program, company and benefit kind: the
+# ORM fills the related columns of a new row only after its INSERT.
+HISTORY_INSERT = """
+    INSERT INTO g2p_br_history
+        (at, user_id, path, record_type, {kind}_id, {extra_ids} cycle_id, program_id,
+         company_id, from_state, to_state, amount, reason)
+    SELECT now() at time zone 'UTC', n.write_uid,
+           COALESCE(NULLIF(current_setting('g2p_br.path', true), ''), 'ui'),
+           '{kind}', n.id, {extra_values} {cycle}, p.program_id, p.company_id,
+           {from_state}, n.{state},
+           CASE WHEN {benefit_kind} = 'cash' THEN n.amount ELSE n.quantity END,
+           COALESCE({own_reason},
+                    NULLIF(current_setting('g2p_br.reason', true), ''))
+      FROM {moved}
+"""
+PARENTS = {
+    "entitlement": (
+        "JOIN g2p_br_cycle p ON p.id = n.cycle_id",
+        "n.cycle_id",
+        "n.benefit_kind",
+    ),
+    "disbursement": (
+        "JOIN g2p_br_entitlement p ON p.id = n.entitlement_id",
+        "p.cycle_id",
+        "p.benefit_kind",
+    ),
+}
+
+
+def _history_trigger(table, kind, state, event, own_reason, extra_ids=""):
+    name = f"g2p_br_history_{kind}_{event.lower()}"
+    parent, cycle, benefit_kind = PARENTS[kind]
+    if event == "INSERT":
+        moved, from_state, referencing = (
+            f"new_rows n {parent}",
+            "NULL",
+            "REFERENCING NEW TABLE AS new_rows",
+        )
+    else:
+        moved, from_state, referencing = (
+            (
+                f"new_rows n JOIN old_rows o ON o.id = n.id {parent}"
+                f" WHERE o.{state} IS DISTINCT FROM n.{state}"
+            ),
+            f"o.{state}",
+            "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
+        )
+    insert = HISTORY_INSERT.format(
+        cycle=cycle,
+        benefit_kind=benefit_kind,
+        kind=kind,
+        state=state,
+        moved=moved,
+        from_state=from_state,
+        own_reason=own_reason,
+        extra_ids=f"{extra_ids}," if extra_ids else "",
+        extra_values=f"n.{extra_ids}," if extra_ids else "",
+    )
+    return f"""
+CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    {insert};
+    RETURN NULL;
+END $$;
+DROP TRIGGER IF EXISTS {name} ON {table};
+CREATE TRIGGER {name} AFTER {event} ON {table} {referencing}
+    FOR EACH STATEMENT EXECUTE FUNCTION {name}();
+"""
+
+
+HISTORY_TRIGGERS = (
+    "".join(
+        [
+            _history_trigger(
+                "g2p_br_entitlement",
+                "entitlement",
+                "state",
+                event,
+                "CASE WHEN n.state = 'rejected' THEN n.rejection_reason END",
+            )
+            for event in ("INSERT", "UPDATE")
+        ]
+        + [
+            _history_trigger(
+                "g2p_br_disbursement",
+                "disbursement",
+                "status",
+                event,
+                "CASE WHEN n.status = 'failed' THEN n.failure_reason END",
+                extra_ids="entitlement_id",
+            )
+            for event in ("INSERT", "UPDATE")
+        ]
+    )
+    + """
+CREATE OR REPLACE FUNCTION g2p_br_history_append_only() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    -- the only change allowed: a deleted draft entitlement or pending
+    -- disbursement leaves its rows, unlinked (ondelete set null)
+    IF TG_OP = 'UPDATE'
+       AND (NEW.entitlement_id IS NULL OR NEW.entitlement_id = OLD.entitlement_id)
+       AND (NEW.disbursement_id IS NULL OR NEW.disbursement_id = OLD.disbursement_id)
+       AND (NEW.cycle_id IS NULL OR NEW.cycle_id = OLD.cycle_id)
+       AND (NEW.program_id IS NULL OR NEW.program_id = OLD.program_id)
+       AND (NEW.at, NEW.user_id, NEW.path, NEW.record_type, NEW.from_state,
+            NEW.to_state, NEW.amount, NEW.reason, NEW.company_id)
+           IS NOT DISTINCT FROM
+           (OLD.at, OLD.user_id, OLD.path, OLD.record_type, OLD.from_state,
+            OLD.to_state, OLD.amount, OLD.reason, OLD.company_id)
+    THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION 'g2p_br: the history is append-only'
+        USING ERRCODE = 'insufficient_privilege';
+END $$;
+DROP TRIGGER IF EXISTS g2p_br_history_append_only ON g2p_br_history;
+CREATE TRIGGER g2p_br_history_append_only BEFORE UPDATE OR DELETE ON g2p_br_history
+    FOR EACH ROW EXECUTE FUNCTION g2p_br_history_append_only();
+DROP TRIGGER IF EXISTS g2p_br_history_no_truncate ON g2p_br_history;
+CREATE TRIGGER g2p_br_history_no_truncate BEFORE TRUNCATE ON g2p_br_history
+    FOR EACH STATEMENT EXECUTE FUNCTION g2p_br_history_append_only();
+"""
+)
+
+
+class G2pBrHistory(models.Model):
+    """Append-only history of the money: who moved which entitlement or
+    disbursement from which state to which, when, from where and why.
+
+    Rows are written by PostgreSQL triggers in the statement that changes the
+    state (see HISTORY_TRIGGERS), so that no path (form, RPC, API, import,
+    set-based step, job) can skip them; nobody writes them through the ORM and
+    PostgreSQL refuses to change or delete them."""
+
+    _name = "g2p.br.history"
+    _description = "Money History"
+    _order = "at desc, id desc"
+    _log_access = False
+
+    at = fields.Datetime(string="When", readonly=True, index=True)
+    user_id = fields.Many2one("res.users", string="Who", readonly=True)
+    path = fields.Selection(PATHS, string="From", readonly=True)
+    record_type = fields.Selection(
+        [("entitlement", "Entitlement"), ("disbursement", "Disbursement")],
+        readonly=True,
+    )
+    entitlement_id = fields.Many2one(
+        "g2p.br.entitlement", readonly=True, index=True, ondelete="set null"
+    )
+    disbursement_id = fields.Many2one(
+        "g2p.br.disbursement",
+        readonly=True,
+        index="btree_not_null",
+        ondelete="set null",
+    )
+    cycle_id = fields.Many2one(
+        "g2p.br.cycle", readonly=True, index=True, ondelete="set null"
+    )
+    program_id = fields.Many2one(
+        "g2p.br.program", readonly=True, index=True, ondelete="set null"
+    )
+    company_id = fields.Many2one("res.company", readonly=True)
+    from_state = fields.Char(string="From State", readonly=True)
+    to_state = fields.Char(string="To State", readonly=True)
+    amount = fields.Float(
+        digits=(16, 2), readonly=True, help="Amount (cash) or quantity (in-kind)."
+    )
+    reason = fields.Char(readonly=True)
+
+    def init(self):
+        self.env.cr.execute(SQL(HISTORY_TRIGGERS))
+
+    def _refuse(self):
+        raise AccessError(
+            _("The money history is written by the registry itself and never edited.")
+        )
+
+    def create(self, vals_list):
+        self._refuse()
+
+    def write(self, vals):
+        self._refuse()
+
+    def unlink(self):
+        self._refuse()
