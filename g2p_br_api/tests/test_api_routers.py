@@ -738,23 +738,34 @@ class TestBrApiRouters(BrApiDataMixin, FastAPITransactionCase):
         self.assertEqual(new, old)
 
     def test_dci_enrolment_vocabulary(self):
-        member = self.members_a[0]
-        membership = self.env["g2p.br.program.membership"].search(
-            [("beneficiary_id", "=", member.id)]
+        Membership = self.env["g2p.br.program.membership"]
+        first, second = (
+            Membership.search([("beneficiary_id", "=", member.id)])
+            for member in self.members_a
         )
-        query = {"person_identifier": {"eq": member.sr_id}}
-        for values, status, enrolled in (
-            ({"state": "paused"}, "Suspended", "no"),
-            ({"state": "exited", "exit_reason": "Moved away"}, "Graduated", "no"),
-            ({"state": "exited", "exit_reason": "Deceased"}, "Deceased", "no"),
+        for member, step, status, state in (
+            (self.members_a[0], first.action_pause, "Suspended", "paused"),
+            (
+                self.members_a[0],
+                lambda: first.action_exit("Moved away"),
+                "Graduated",
+                "exited",
+            ),
+            (
+                self.members_a[1],
+                lambda: second.action_exit("Deceased"),
+                "Deceased",
+                "exited",
+            ),
         ):
-            with self.subTest(values=values):
-                membership.write(values)
+            with self.subTest(status=status):
+                step()
+                query = {"person_identifier": {"eq": member.sr_id}}
                 [item] = self._dci(query)["message"]["enrolled_response"]
-                self.assertEqual(item["enrolled_status"], enrolled)
+                self.assertEqual(item["enrolled_status"], "no")
                 [programme] = item["programmes"]
                 self.assertEqual(programme["enrolment_status"], status)
-                self.assertEqual(programme["registry_state"], values["state"])
+                self.assertEqual(programme["registry_state"], state)
 
     def test_dci_enrolled_forms(self):
         member = self.members_a[1]
