@@ -290,3 +290,41 @@ class TestBrApiHttp(BrApiDataMixin, HttpCase):
             },
         )
         self.assertNotIn("boom", response.text)
+
+    def test_integrator_reads_over_http(self):
+        """Bulk lookup, identifiers with '/' in the query string, the
+        disbursement feed with its cursor, and the read audit trail, through a
+        real server."""
+        member = self.members_a[0]
+        member.identifier_ids[0].value = "H/NID/0001"
+        response = self.call("/beneficiaries?id_type=NID&id_value=H%2FNID%2F0001")
+        self.assertEqual(response.status_code, 200, response.text)
+        self.assertEqual(response.json()["sr_id"], member.sr_id)
+        payload = {
+            "identifiers": [
+                {"type": "NID", "value": "H/NID/0001"},
+                {"type": "sr", "value": self.members_b[0].sr_id},
+            ]
+        }
+        response = self.call("/beneficiaries/enrollments", payload=payload)
+        self.assertEqual(response.status_code, 200, response.text)
+        self.assertEqual(
+            [r["found"] for r in response.json()["results"]], [True, False]
+        )
+        references, cursor = [], None
+        for _page in range(10):
+            path = "/disbursements?limit=1" + (f"&cursor={cursor}" if cursor else "")
+            body = self.call(path).json()
+            references += [d["reference"] for d in body["items"]]
+            cursor = body["next_cursor"]
+            if not body["has_more"]:
+                break
+        self.assertEqual(
+            sorted(references), sorted(self.disbursements_a.mapped("reference"))
+        )
+        reads = self.env["g2p.br.api.read.log"].search(
+            [("client_id", "=", self.clients["reader"].id)]
+        )
+        self.assertIn(member, reads.beneficiary_id)
+        self.assertNotIn(self.members_b[0], reads.beneficiary_id)
+        self.assertIn("/beneficiaries/enrollments", reads.mapped("endpoint"))
