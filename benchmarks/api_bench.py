@@ -9,7 +9,10 @@ concurrent requests for ``--duration`` seconds per scenario:
 
 - ``health``: ``GET /web/health`` (the floor: Odoo's routing, no database);
 - ``enrollments``: ``GET /api/br/v1/beneficiaries/NATIONAL_ID/<id>/enrollments``;
-- ``entitlements``: ``GET /api/br/v1/beneficiaries/NATIONAL_ID/<id>/entitlements``
+- ``entitlements``: ``GET /api/br/v1/beneficiaries/NATIONAL_ID/<id>/entitlements``;
+- ``fastapi_floor`` (with ``--scenarios``): ``GET /api/br/v1/programs`` with a
+  malformed key, answered 401 before any query: the cost of Odoo's dispatch
+  plus the OCA ``fastapi`` stack (ASGI bridge, app, middleware) alone
 
 for random enrolled beneficiaries, and reports median and p99 latency and
 requests/s to ``benchmarks/results/api-<size>.json`` (``api-<size>-c<n>.json``
@@ -432,6 +435,7 @@ def main():
         api = f"/api/br/v1/beneficiaries/{ID_TYPE}/{{id}}"
         scenarios = {
             "health": "/web/health",
+            "fastapi_floor": "/api/br/v1/programs",
             "enrollments": api + "/enrollments",
             "entitlements": api + "/entitlements",
         }
@@ -442,7 +446,10 @@ def main():
         scans_before = seq_scans(db)
         for name in args.scenarios.split(","):
             path = scenarios[name]
-            results[name] = run_load(dict(base, path=path))
+            config = dict(base, path=path)
+            if name == "fastapi_floor":
+                config["key"] = "malformed"  # 401 before any query
+            results[name] = run_load(config)
             print(name, json.dumps(results[name]), flush=True)
         # lookups must use indexes only: count the sequential scans they made
         lookup_seq_scans = {
@@ -481,7 +488,7 @@ def main():
     failed = {
         name: result["statuses"]
         for name, result in results.items()
-        if set(result["statuses"]) != {"200"}
+        if set(result["statuses"]) != ({"401"} if name == "fastapi_floor" else {"200"})
     }
     if failed:
         # do not overwrite a valid report with one of failing requests
