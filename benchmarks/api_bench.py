@@ -119,6 +119,8 @@ program = env["g2p.br.program"].create({{
     "code": "BENCH", "name": "Benchmark program", "target_type": "individual",
     "benefit_kind": "cash", "base_amount": 25.0, "cycle_frequency": "monthly",
     "eligibility_domain": "[]",
+    # one (system) user generates and approves the benchmark's cycles
+    "four_eyes": False,
 }})
 program.action_activate()
 program.action_enroll_eligible()
