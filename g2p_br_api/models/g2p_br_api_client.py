@@ -41,6 +41,10 @@ KEY_FIELDS = {
 }
 
 
+class _UnknownKey(LookupError):
+    """No usable client for a key prefix."""
+
+
 def _hash_secret(salt, secret):
     return hashlib.sha256(f"{salt}:{secret}".encode()).hexdigest()
 
@@ -138,8 +142,8 @@ class G2pBrApiClient(models.Model):
     def _key_entry(self, prefix, period):
         """What authenticating a key of this prefix needs, in one query:
         ``(client_id, user_id, key_hash, key_salt, expires_at, company_ids)``
-        of an active, unrevoked client with a key and an active user, else
-        ``None``.
+        of an active, unrevoked client with a key and an active user; raises
+        ``_UnknownKey`` otherwise (an exception is not cached).
 
         Cached per worker (Odoo's ormcache) for at most ``KEY_CACHE_SECONDS``
         (``period`` changes with the clock). Any change that may refuse the key
@@ -168,7 +172,10 @@ class G2pBrApiClient(models.Model):
             )
         )
         row = self.env.cr.fetchone()
-        return (*row[:5], tuple(row[5])) if row else None
+        if not row:
+            # not cached: random prefixes must not fill (and evict) Odoo's cache
+            raise _UnknownKey(prefix)
+        return (*row[:5], tuple(row[5]))
 
     @api.model
     def _authenticate_key(self, key):
@@ -184,8 +191,9 @@ class G2pBrApiClient(models.Model):
         if not match:
             return None
         prefix, secret = match.groups()
-        entry = self._key_entry(prefix, int(time.time() // KEY_CACHE_SECONDS))
-        if not entry:
+        try:
+            entry = self._key_entry(prefix, int(time.time() // KEY_CACHE_SECONDS))
+        except _UnknownKey:
             return None
         client_id, user_id, key_hash, salt, expires_at, company_ids = entry
         if not hmac.compare_digest(key_hash, _hash_secret(salt, secret)):

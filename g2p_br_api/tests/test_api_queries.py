@@ -95,3 +95,17 @@ class TestBrApiQueryCount(BrApiDataMixin, FastAPITransactionCase):
         self.users["writer"].active = False
         response = self.client.get(path, headers=self.headers("writer"))
         self.assertEqual(response.status_code, 401)
+
+    def test_unknown_prefixes_are_not_cached(self):
+        """Random key prefixes must not fill Odoo's cache (and evict others)."""
+        Client = self.env["g2p.br.api.client"]
+        cache = type(Client)._key_entry.__cache__.lru(Client)[0]
+        self.client.get("/programs", headers={"Authorization": "Bearer x"})  # warm
+        before = len(cache)
+        for n in range(20):
+            response = self.client.get(
+                "/programs",
+                headers={"Authorization": f"Bearer brk_{n:08x}_" + "a" * 43},
+            )
+            self.assertEqual(response.status_code, 401)
+        self.assertEqual(len(cache), before)
