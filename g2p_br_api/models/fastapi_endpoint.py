@@ -6,6 +6,7 @@ from starlette.middleware import Middleware
 from odoo import api, fields, models
 
 from odoo.addons.fastapi.fastapi_dispatcher import FastApiDispatcher
+from odoo.addons.fastapi.pools import fastapi_app_pool
 
 from ..dependencies import forbid_unknown_query_params
 from ..error_handlers import STATUS_CODES, ClientErrorMiddleware, error_body
@@ -38,6 +39,24 @@ def _handle_error(self, exc):
 
 FastApiDispatcher.handle_error = _handle_error
 
+_super_pool_get_app = type(fastapi_app_pool).get_app
+
+
+def _pool_get_app(self, env, root_path):
+    """``odoo.addons.fastapi``'s dispatcher asks its app pool for the app of
+    the *request path* (``/api/br/v1/beneficiaries/NID/123/enrollments``), so
+    the pool built and kept a new FastAPI app (about 100 ms, and memory kept
+    forever) for every distinct URL, i.e. for nearly every lookup. Key the pool
+    by the endpoint's root path instead: one app per endpoint and worker."""
+    endpoints = env["fastapi.endpoint"].sudo()
+    root = endpoints._find_first_matching_url_path(
+        endpoints._get_id_by_root_path_map().keys(), root_path
+    )
+    return _super_pool_get_app(self, env, root or root_path)
+
+
+type(fastapi_app_pool).get_app = _pool_get_app
+
 API_DESCRIPTION = """
 Read access to the Beneficiary Registry (enrollments, entitlements,
 disbursements) and disbursement status reporting for payment providers.
@@ -55,6 +74,15 @@ class FastapiEndpoint(models.Model):
         selection_add=[("g2p_br_api", "Beneficiary Registry API")],
         ondelete={"g2p_br_api": "cascade"},
     )
+
+    @api.model
+    def _get_id_for_path(self, path):
+        """Not cached per request path (upstream caches it per path: one entry
+        per URL looked up, evicting Odoo's other cached values): the map of
+        root paths is cached, matching a path against it is cheap."""
+        id_by_path = self._get_id_by_root_path_map()
+        root_path = self._find_first_matching_url_path(id_by_path.keys(), path)
+        return id_by_path.get(root_path)
 
     @api.model
     def get_app(self, path):
