@@ -7,7 +7,7 @@
     "license": "LGPL-3",
     "author": "G2P Beneficiary Registry contributors",
     "website": "https://github.com/g2p-br/beneficiary-registry",
-    "maintainers": [],
+    "maintainers": ["g2p-br"],
     "development_status": "Alpha",
     "depends": ["base", "mail", "queue_job"],
     "data": [

@@ -1,5 +1,5 @@
 {
-    "name": "G2P BR Social Registry Sync",
+    "name": "G2P Beneficiary Registry: Social Registry Sync",
     "summary": "Scheduled, paged, incremental and resumable pull of minimal "
     "demographic data from a Social Registry (DCI sync search API)",
     "version": "17.0.1.0.0",
@@ -7,7 +7,7 @@
     "license": "LGPL-3",
     "author": "G2P Beneficiary Registry contributors",
     "website": "https://github.com/g2p-br/beneficiary-registry",
-    "maintainers": [],
+    "maintainers": ["g2p-br"],
     "development_status": "Alpha",
     "depends": ["g2p_beneficiary_registry", "queue_job"],
     "external_dependencies": {"python": ["requests", "pydantic"]},
