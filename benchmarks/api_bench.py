@@ -29,6 +29,7 @@ import configparser
 import http.client
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -206,6 +207,13 @@ def start_server(db, addons_path, port, workers):
         db, addons_path, f"--http-port={port}", f"--workers={workers}",
         "--max-cron-threads=0", f"--db-filter=^{db}$",
     )  # fmt: skip
+    # the prefork server spawns its websocket (gevent) process as
+    # [python, sys.argv[0], "gevent", ...]: with "python -m odoo", sys.argv[0]
+    # is odoo/__main__.py, which cannot run as a script: the process died and
+    # was respawned over and over, eating the CPU the benchmark measures
+    script = shutil.which("odoo", path=os.path.dirname(sys.executable))
+    if workers and script:
+        cmd = [sys.executable, script, *cmd[3:]]
     print("+", " ".join(cmd), flush=True)
     log = open(RESULTS / f"api-bench-server-{db}.log.tmp", "w")  # noqa: SIM115
     server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
