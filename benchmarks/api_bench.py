@@ -119,7 +119,7 @@ env = env(context=dict(env.context, queue_job__no_delay=True, tracking_disable=T
 program = env["g2p.br.program"].create({{
     "code": "BENCH", "name": "Benchmark program", "target_type": "individual",
     "benefit_kind": "cash", "base_amount": 25.0, "cycle_frequency": "monthly",
-    "eligibility_domain": "[]",
+    "eligibility_domain": "[]", "rule_matches_all_confirmed": True,
     # one (system) user generates and approves the benchmark's cycles
     "four_eyes": False,
 }})
