@@ -2,7 +2,7 @@
     "name": "G2P Beneficiary Registry: Social Registry Sync",
     "summary": "Scheduled, paged, incremental and resumable pull of minimal "
     "demographic data from a Social Registry (DCI sync search API)",
-    "version": "17.0.1.0.0",
+    "version": "17.0.1.1.0",
     "category": "G2P",
     "license": "LGPL-3",
     "author": "G2P Beneficiary Registry contributors",
@@ -18,6 +18,7 @@
         "data/ir_cron_data.xml",
         "views/g2p_br_sr_connection_views.xml",
         "views/g2p_br_sr_pull_run_views.xml",
+        "views/g2p_br_sr_retry_views.xml",
         "views/menus.xml",
     ],
     "demo": ["demo/g2p_br_sr_connection_demo.xml"],
