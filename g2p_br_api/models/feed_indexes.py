@@ -19,21 +19,24 @@ class G2pBrDisbursement(models.Model):
     _inherit = "g2p.br.disbursement"
 
     def init(self):
-        super().init()
+        res = super().init()
         _create_feed_index(self)
+        return res
 
 
 class G2pBrProgramMembership(models.Model):
     _inherit = "g2p.br.program.membership"
 
     def init(self):
-        super().init()
+        res = super().init()
         _create_feed_index(self)
+        return res
 
 
 class G2pBrEntitlement(models.Model):
     _inherit = "g2p.br.entitlement"
 
     def init(self):
-        super().init()
+        res = super().init()
         _create_feed_index(self)
+        return res
