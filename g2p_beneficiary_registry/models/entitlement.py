@@ -99,7 +99,7 @@ BEGIN
 END $$;
 DROP TRIGGER IF EXISTS g2p_br_entitlement_leaves_approved ON g2p_br_entitlement;
 CREATE TRIGGER g2p_br_entitlement_leaves_approved AFTER UPDATE ON g2p_br_entitlement
-    FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state
+    FOR EACH ROW WHEN (OLD.state IN ('approved', 'expired')
                        AND NEW.state NOT IN ('approved', 'expired'))
     EXECUTE FUNCTION g2p_br_entitlement_leaves_approved();
 """
@@ -475,21 +475,30 @@ class G2pBrEntitlement(models.Model):
     # Set-based generation (the cycle's button calls it)
     # ------------------------------------------------------------------
     @api.model
-    def _generatable_sql(self, cycle):
+    def _generatable_sql(self, cycle, new_only=True):
         """FROM/WHERE of the members ``m`` (beneficiaries ``b``) of the cycle's
         program who get an entitlement: enrolled now, active, without one in
-        the cycle. Used by the generation, its size and its preview."""
+        the cycle. Used by the generation, its size and its preview; the
+        generation's INSERT leaves out the last condition (``new_only``) and
+        gets it from ON CONFLICT: a NOT EXISTS on the table being filled would
+        scan it again for every row it adds."""
+        new = SQL(
+            """
+               AND NOT EXISTS (SELECT 1 FROM g2p_br_entitlement o
+                                WHERE o.beneficiary_id = m.beneficiary_id
+                                  AND o.cycle_id = %s)
+            """,
+            cycle.id,
+        )
         return SQL(
             """
               FROM g2p_br_program_membership m
               JOIN g2p_br_beneficiary b ON b.id = m.beneficiary_id AND b.active
              WHERE m.program_id = %(program)s AND m.state = 'enrolled'
-               AND NOT EXISTS (SELECT 1 FROM g2p_br_entitlement o
-                                WHERE o.beneficiary_id = m.beneficiary_id
-                                  AND o.cycle_id = %(cycle)s)
+            %(new)s
             """,
             program=cycle.program_id.id,
-            cycle=cycle.id,
+            new=new if new_only else SQL(),
         )
 
     @api.model
@@ -533,7 +542,7 @@ class G2pBrEntitlement(models.Model):
                 end=cycle.end_date,
                 uid=self.env.uid,
                 now=now,
-                generatable=self._generatable_sql(cycle),
+                generatable=self._generatable_sql(cycle, new_only=False),
             )
         )
         created = self.env.cr.rowcount

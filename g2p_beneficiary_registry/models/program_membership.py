@@ -222,7 +222,9 @@ class G2pBrProgramMembership(models.Model):
     @api.model
     def _new_eligible_sql(self, program):
         """FROM/WHERE of the eligible beneficiaries of ``program`` that have no
-        membership yet: what enrollment inserts and its preview counts."""
+        membership yet: what enrollment inserts (its INSERT gets the same set
+        through ON CONFLICT: a NOT EXISTS on the table being filled would scan
+        it again for every row it adds) and what its preview counts."""
         return SQL(
             """
             FROM g2p_br_beneficiary b
@@ -279,11 +281,12 @@ class G2pBrProgramMembership(models.Model):
                  create_uid, create_date, write_uid, write_date)
             SELECT b.id, %(program)s, %(company)s, 'enrolled', %(today)s,
                    %(uid)s, %(now)s, %(uid)s, %(now)s
-            %(new)s
+              FROM g2p_br_beneficiary b
+             WHERE b.id IN %(eligible)s
             ON CONFLICT (beneficiary_id, program_id) DO NOTHING
             """,
                 company=program.company_id.id,
-                new=self._new_eligible_sql(program),
+                eligible=program._eligible_subquery(),
                 **values,
             )
         )
