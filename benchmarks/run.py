@@ -156,9 +156,10 @@ def measure(db, job_db, op, args):
         run_part(job_db, op, "setup", args)
     since = utc_now()
     refs = {} if args.ours_only else run_part(db, op, "refs", args, since=since)
-    ours = run_part(
-        db, op, "ours", args, **({} if args.ours_only else {"since": since})
-    )
+    extra = {"repeat": args.repeat}
+    if not args.ours_only:
+        extra["since"] = since
+    ours = run_part(db, op, "ours", args, **extra)
     rows = ours["rows"]
     result = {
         "operation": op,
@@ -166,6 +167,8 @@ def measure(db, job_db, op, args):
         "ours_s": ours["ours_s"],
         "ours_rows_per_s": round(rows / ours["ours_s"]) if ours["ours_s"] else None,
         "ours_peak_rss_mib": ours["peak_rss_mib"],
+        "ours_runs_s": ours["ours_runs_s"],
+        "ours_min_s": ours["ours_min_s"],
         **{f"ours_{k}": ours.get(k) for k in PG_KEYS},
     }
     if refs:
@@ -437,6 +440,13 @@ def main():
         help="reuse the database(s) as they are (no install, no data)",
     )
     parser.add_argument("--ops", default=",".join(OPERATIONS))
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run ours N times (N-1 rolled back) and report the least too, "
+        "for a before/after on a noisy machine",
+    )
     parser.add_argument(
         "--no-job", action="store_true", help="skip the queue-job click path"
     )
