@@ -253,6 +253,10 @@ def markdown(report):  # noqa: C901 (one table, two layouts)
     if floors:
         head += " Naive ORM / ours |"
         rule += "---:|"
+    repeats = any(len(r.get("ours_runs_s") or []) > 1 for r in results)
+    if repeats:
+        head += " Ours: each run (s) | Least (s) |"
+        rule += "---|---:|"
     lines += [head, rule]
     for r in results:
         line = f"| {LABELS[r['operation']]} | {r['rows'] or 0:,} |"
@@ -268,6 +272,9 @@ def markdown(report):  # noqa: C901 (one table, two layouts)
             )
         if floors:
             line += f" {fmt(r.get('ratio_naive_to_ours'))} |"
+        if repeats:
+            runs = ", ".join(f"{t:.2f}" for t in r.get("ours_runs_s") or [])
+            line += f" {runs} | {fmt(r.get('ours_min_s'), '.2f')} |"
         lines.append(line)
     lines += ["", "Absolute times (s) and memory (MiB) on this machine:", ""]
     head = "| Operation | Ours inline | Rows/s |"
