@@ -280,6 +280,11 @@ def digest(env, op, since):
     """{table: [rows, md5]} of what ``op`` leaves (see DIGEST_SQL)."""
     env.flush_all()
     cr = env.cr
+    # the rows just written are not in the planner's statistics yet: a nested
+    # loop planned for "no new rows" took minutes; and no temp files (the
+    # floor's temp figures are read after its digest)
+    cr.execute("SET LOCAL enable_nestloop = off")
+    cr.execute("SET LOCAL work_mem = '256MB'")
     prog, cyc = program(env), cycle(env)
     params = {"program": prog.id, "cycle": cyc.id or 0, "since": since}
     out = {}
