@@ -91,7 +91,7 @@ FLOOR_INCLUDES = {
     "BR-<id>-1 without the count sub-query, no in-flight NOT EXISTS / ON "
     "CONFLICT); the table's triggers: entitlement totals and status refreshed "
     "(all marked in progress), over-disbursement CHECK, history rows",
-    "status": "100 UPDATEs of 1,000 references (status, its times, "
+    "status": "one UPDATE per batch of 1,000 references (status, its times, "
     "write_uid/write_date), the table's triggers (totals refreshed, history "
     "rows); one transaction (ours commits each batch), no per-item validation",
 }
