@@ -115,7 +115,8 @@ env = env(context=dict(env.context, queue_job__no_delay=True, tracking_disable=T
 program = env["g2p.br.program"].create({{
     "code": "BENCH", "name": "Benchmark program", "target_type": "individual",
     "benefit_kind": "cash", "base_amount": 25.0, "cycle_frequency": "monthly",
-    "eligibility_domain": "[]",
+    "eligibility_domain": "[]", "rule_matches_all_confirmed": True,
+    "four_eyes": False,
 }})
 program.action_activate()
 program.action_enroll_eligible()

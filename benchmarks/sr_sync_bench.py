@@ -3,11 +3,17 @@
 1. Starts ``tests/dci_sr_server.py`` in its own process with ``--size``
    registrants (4 individuals per household group).
 2. Creates (or reuses) a database with g2p_br_sr_sync installed.
-3. Full pull of the individuals and of the groups, page after page, each page
-   a stored queue job performed and committed in its own transaction, as the
-   queue_job runner does it (one worker: pages are sequential).
+3. Full pull of the individuals and of the groups, at the same time (the two
+   runs started together), their jobs (pages and progress jobs) performed by
+   ``--workers`` threads (default 2, like the default ``root:2`` channel), each
+   job loaded, performed and committed in its own transaction as the queue_job
+   runner does it; concurrency errors are retried like queue_job does, and
+   counted.
 4. Changes ``--changes`` of the registrants in the SR (updates, deactivations,
    new ones) and runs an incremental pull of both connections.
+
+Reports records/s end to end, the SR test server's CPU share, the peak RSS of
+this process (the Odoo side) and the concurrency retries.
 
 Prints the figures and writes them as JSON to
 ``benchmarks/results/sr-sync-<size>.json``.
@@ -19,8 +25,11 @@ Usage::
 
 import argparse
 import json
+import os
+import resource
 import subprocess
 import sys
+import threading
 import time
 from datetime import date
 from pathlib import Path
@@ -111,57 +120,143 @@ def make_connection(env, name, kind, mapping, base_url, page_size, **values):
     )
 
 
-def run_jobs(registry, api, run_id):
-    """Perform the run's page jobs like the queue_job runner: each job loaded,
-    performed and committed in its own transaction, until none is pending."""
+def run_jobs(registry, api, run_ids, workers):
+    """Perform the runs' jobs (pages and progress jobs) like the queue_job
+    runner, with ``workers`` threads, until none is pending or running."""
+    from psycopg2 import OperationalError
+
+    from odoo.service.model import PG_CONCURRENCY_ERRORS_TO_RETRY
+
+    from odoo.addons.queue_job.exception import RetryableJobError
     from odoo.addons.queue_job.job import Job
 
-    jobs = 0
-    while True:
-        with registry.cursor() as cr:
-            env = api.Environment(cr, ADMIN_UID, {})
-            cr.execute(
-                """SELECT uuid FROM queue_job
-                    WHERE model_name = 'g2p.br.sr.pull.page' AND state = 'pending'
-                    ORDER BY id LIMIT 1"""
-            )
-            row = cr.fetchone()
-            if not row:
-                break
-            job = Job.load(env, row[0])
-            job.set_started()
-            job.store()
-            job.perform()
-            job.set_done()
-            job.store()
-            cr.commit()
-            jobs += 1
+    stats = {"jobs": 0, "concurrency_retries": 0, "postponed": 0, "retried": {}}
+    lock = threading.Lock()
+
+    def take(cr):
+        cr.execute(
+            """SELECT uuid FROM queue_job
+                WHERE identity_key LIKE 'g2p_br_sr_sync:run:%%' AND state = 'pending'
+                  AND (eta IS NULL OR eta <= now() AT TIME ZONE 'UTC')
+                ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED""",
+            log_exceptions=False,
+        )
+        row = cr.fetchone()
+        if row:
+            return row[0]
+        cr.execute(
+            """SELECT count(*) FROM queue_job
+                WHERE identity_key LIKE 'g2p_br_sr_sync:run:%%'
+                  AND state IN ('pending', 'enqueued', 'started')"""
+        )
+        return None if cr.fetchone()[0] else False
+
+    def worker():
+        while True:
+            with registry.cursor() as cr:
+                env = api.Environment(cr, ADMIN_UID, {})
+                try:
+                    uuid = take(cr)
+                except OperationalError:  # the row moved under our snapshot
+                    cr.rollback()
+                    continue
+                if uuid is False:
+                    return
+                if uuid is None:
+                    cr.rollback()
+                    time.sleep(0.02)
+                    continue
+                job = Job.load(env, uuid)
+                job.set_started()
+                job.store()
+                cr.commit()
+                try:
+                    job.perform()
+                    job.set_done()
+                    job.store()
+                    env.flush_all()
+                    cr.commit()
+                    with lock:
+                        stats["jobs"] += 1
+                    continue
+                except OperationalError as exc:
+                    cr.rollback()
+                    if exc.pgcode not in PG_CONCURRENCY_ERRORS_TO_RETRY:
+                        raise
+                    key = "concurrency_retries"
+                    what = f"{job.method_name}: {exc.pgcode}"
+                    with lock:
+                        stats["retried"][what] = stats["retried"].get(what, 0) + 1
+                except RetryableJobError:
+                    cr.rollback()
+                    key = "postponed"
+                with lock:
+                    stats[key] += 1
+                env.clear()
+                job = Job.load(env, uuid)
+                job.set_pending(reset_retry=False)
+                job.store()
+                cr.commit()
+
+    threads = [threading.Thread(target=worker) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    results = []
     with registry.cursor() as cr:
         env = api.Environment(cr, ADMIN_UID, {})
-        run = env["g2p.br.sr.pull.run"].browse(run_id)
-        return {
-            "jobs": jobs,
-            "state": run.state,
-            "pages": run.pages_done,
-            "fetched": run.fetched,
-            "created": run.created,
-            "updated": run.updated,
-            "unchanged": run.unchanged,
-            "archived": run.archived,
-            "rejected": run.rejected,
-        }
+        for run in env["g2p.br.sr.pull.run"].browse(run_ids):
+            results.append(
+                {
+                    "state": run.state,
+                    "pages": run.pages_done,
+                    "fetched": run.fetched,
+                    "distinct": run.distinct_fetched,
+                    "created": run.created,
+                    "updated": run.updated,
+                    "unchanged": run.unchanged,
+                    "archived": run.archived,
+                    "rejected": run.rejected,
+                    "links_set": run.links_set,
+                    "message": run.message or "",
+                }
+            )
+    return results, stats
 
 
-def pull(registry, api, connection_id, mode):
+def cpu_seconds(pid):
+    """User + system CPU seconds of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def pull(registry, api, connection_ids, mode, workers, server_pid):
     start = time.perf_counter()
+    cpu_start = cpu_seconds(server_pid)
     with registry.cursor() as cr:
         env = api.Environment(cr, ADMIN_UID, {"tracking_disable": True})
-        run_id = env["g2p.br.sr.connection"].browse(connection_id)._start_run(mode).id
+        run_ids = [
+            env["g2p.br.sr.connection"].browse(cid)._start_run(mode).id
+            for cid in connection_ids
+        ]
         cr.commit()
-    result = run_jobs(registry, api, run_id)
-    result["seconds"] = round(time.perf_counter() - start, 2)
-    result["records_per_s"] = round(result["fetched"] / result["seconds"])
-    return result
+    runs, stats = run_jobs(registry, api, run_ids, workers)
+    seconds = time.perf_counter() - start
+    distinct = sum(r["distinct"] for r in runs)
+    return {
+        "runs": runs,
+        **stats,
+        "records": distinct,
+        "seconds": round(seconds, 2),
+        "records_per_s": round(distinct / seconds),
+        "sr_server_cpu_share": round(
+            (cpu_seconds(server_pid) - cpu_start) / seconds, 2
+        ),
+        "peak_rss_mib": round(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        ),
+    }
 
 
 def main():
@@ -171,6 +266,7 @@ def main():
     parser.add_argument("--changes", type=float, default=0.01)
     parser.add_argument("--page-size", type=int, default=1000)
     parser.add_argument("--http-port", type=int, default=18203)
+    parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--drop", action="store_true", help="drop the database after")
     args = parser.parse_args()
 
@@ -184,7 +280,12 @@ def main():
     registry = odoo.registry(args.db)
     proc, base_url = start_server(args.size)
     print(f"DCI SR test server: {base_url}, {args.size} registrants", flush=True)
-    result = {"size": args.size, "page_size": args.page_size, "date": str(date.today())}
+    result = {
+        "size": args.size,
+        "page_size": args.page_size,
+        "workers": args.workers,
+        "date": str(date.today()),
+    }
     try:
         with registry.cursor() as cr:
             env = api.Environment(cr, ADMIN_UID, {"tracking_disable": True})
@@ -201,24 +302,17 @@ def main():
             )  # fmt: skip
             groups = make_connection(
                 env, "Bench groups", "group", GROUP_MAPPING, base_url, args.page_size,
-                reg_type="ns:org:RegistryType:Group",
             )  # fmt: skip
             ids = individuals.id, groups.id
             cr.commit()
 
-        full_ind = pull(registry, api, ids[0], "full")
-        full_grp = pull(registry, api, ids[1], "full")
-        total = full_ind["fetched"] + full_grp["fetched"]
-        seconds = full_ind["seconds"] + full_grp["seconds"]
-        result["full"] = {
-            "individuals": full_ind,
-            "groups": full_grp,
-            "records": total,
-            "seconds": round(seconds, 2),
-            "records_per_s": round(total / seconds),
-        }
-        print(f"full pull: {total} records in {seconds:.1f}s "
-              f"({total / seconds:.0f} records/s)", flush=True)  # fmt: skip
+        full = pull(registry, api, ids, "full", args.workers, proc.pid)
+        result["full"] = full
+        print(f"full pull: {full['records']} records in {full['seconds']:.1f}s "
+              f"({full['records_per_s']} records/s), states "
+              f"{[r['state'] for r in full['runs']]}, SR server CPU "
+              f"{full['sr_server_cpu_share']:.0%}, peak RSS "
+              f"{full['peak_rss_mib']} MiB", flush=True)  # fmt: skip
 
         changes = max(int(args.size * args.changes), 1)
         order = {
@@ -228,22 +322,19 @@ def main():
         }
         response = requests.post(f"{base_url}/_test/mutate", json=order, timeout=60)
         response.raise_for_status()
-        inc_ind = pull(registry, api, ids[0], "incremental")
-        inc_grp = pull(registry, api, ids[1], "incremental")
-        fetched = inc_ind["fetched"] + inc_grp["fetched"]
-        seconds = inc_ind["seconds"] + inc_grp["seconds"]
-        result["incremental"] = {
-            "changes": order,
-            "individuals": inc_ind,
-            "groups": inc_grp,
-            "records": fetched,
-            "seconds": round(seconds, 2),
-        }
+        inc = pull(registry, api, ids, "incremental", args.workers, proc.pid)
+        result["incremental"] = {"changes": order, **inc}
         print(f"incremental pull of {changes} changes ({args.changes:.0%}): "
-              f"{fetched} records fetched in {seconds:.2f}s", flush=True)  # fmt: skip
+              f"{sum(r['fetched'] for r in inc['runs'])} records fetched in "
+              f"{inc['seconds']:.2f}s", flush=True)  # fmt: skip
         with registry.cursor() as cr:
             cr.execute("SELECT count(*) FROM g2p_br_beneficiary")
             result["beneficiaries_in_br"] = cr.fetchone()[0]
+            cr.execute(
+                "SELECT count(*) FROM g2p_br_beneficiary WHERE kind = 'individual'"
+                " AND sr_id LIKE 'IND-%' AND group_id IS NULL"
+            )
+            result["individuals_without_household"] = cr.fetchone()[0]
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -1,13 +1,13 @@
 {
-    "name": "Beneficiary Registry: REST API",
+    "name": "G2P Beneficiary Registry: REST API",
     "summary": "Authenticated REST API (FastAPI) over enrollments, entitlements "
     "and disbursements, with DCI IBR interoperability",
     "version": "17.0.1.0.0",
     "category": "G2P",
     "license": "LGPL-3",
-    "author": "BR Team",
-    "website": "https://github.com/OpenG2P",
-    "maintainers": [],
+    "author": "G2P Beneficiary Registry contributors",
+    "website": "https://github.com/g2p-br/beneficiary-registry",
+    "maintainers": ["g2p-br"],
     "development_status": "Alpha",
     "depends": ["fastapi", "g2p_beneficiary_registry"],
     "external_dependencies": {"python": ["fastapi", "pydantic"]},

@@ -17,10 +17,20 @@ OAuth2 client credentials (``POST /oauth2/token``, tokens that expire).
 
 Switches (attributes of :class:`Faults`) inject faults in the next search
 requests: slow answers, 500s, 429 with Retry-After, dropped connections,
-malformed JSON, ``rjct`` answers, 400s, records with bad fields and records
-changing between pages. :class:`SrRegistry` has a small API to mutate records
-(update, deactivate, add) for incremental pulls, also reachable over HTTP
-(``POST /_test/mutate``) when the server runs in another process::
+malformed JSON, ``rjct`` answers, 400s, records with bad fields, records
+changing between pages (``after_page`` hooks, or ``churn`` records after every
+page), and an outage that starts after N answered searches (``outage_after``).
+Behaviours of real registries (attributes of :class:`SrRegistry` and
+:class:`DciSrServer`): ``clock_offset`` (the SR's clock, its ``last_updated``
+stamps and its ``message_ts`` run behind or ahead of real time),
+``order_by_last_updated`` (pages ordered by last update, ``sort`` ignored, as
+the DCI spec allows), and ``strict`` (every request is validated against the
+DCI social registry SearchRequest schema, unknown properties refused; the
+violations are kept in ``invalid_requests``).
+
+:class:`SrRegistry` has a small API to mutate records (update, deactivate,
+add) for incremental pulls, also reachable over HTTP (``POST /_test/mutate``)
+when the server runs in another process::
 
     python3 tests/dci_sr_server.py 100000 [none|bearer|oauth2]
 
@@ -122,6 +132,10 @@ class SrRegistry:
         self.lock = threading.RLock()
         self.records = {}  # seq -> Registrant
         self._clock = SR_EPOCH
+        # the SR's clock: real time plus this offset (negative: it lags)
+        self.clock_offset = timedelta(0)
+        # pages ordered by last update (then seq), whatever the request's sort
+        self.order_by_last_updated = False
         n_groups = max(size // 5, 1)
         n_individuals = size - n_groups
         for _ in range(n_groups):
@@ -137,9 +151,13 @@ class SrRegistry:
                 self.records[rec.group_seq].group_size += 1
 
     # -- generation and mutation ------------------------------------------------
+    def now(self):
+        """The SR's clock (real time plus ``clock_offset``)."""
+        return datetime.now(UTC) + self.clock_offset
+
     def _tick(self):
-        """Monotonic SR clock: real time, but never twice the same value."""
-        now = datetime.now(UTC)
+        """Monotonic SR clock: its time, but never twice the same value."""
+        now = self.now()
         self._clock = max(now, self._clock + timedelta(microseconds=1))
         return self._clock
 
@@ -173,6 +191,19 @@ class SrRegistry:
 
     def by_sr_id(self, sr_id):
         return next(r for r in self.records.values() if r.sr_id == sr_id)
+
+    def find(self, kind, id_type, value):
+        """Registrants of ``kind`` with identifier ``id_type`` = ``value``."""
+        with self.lock:
+            return [
+                r
+                for r in self.records.values()
+                if r.kind == kind
+                and (
+                    (id_type == "SRID" and r.sr_id == value)
+                    or (id_type == "UIN" and r.uin == str(value))
+                )
+            ]
 
     def update(self, count=None, seqs=None, kind=None):
         """Change the region (and poverty score / birth date) of ``count``
@@ -233,7 +264,10 @@ class SrRegistry:
                 rows = [r for r in rows if r.last_updated >= since]
             for attribute, operator, value in conditions:
                 rows = [r for r in rows if _match(r, attribute, operator, value)]
-            rows.sort(key=lambda r: r.seq)
+            if self.order_by_last_updated:
+                rows.sort(key=lambda r: (r.last_updated, r.seq))
+            else:
+                rows.sort(key=lambda r: r.seq)
             return rows
 
     # -- rendering (copies taken under the lock) ------------------------------------
@@ -361,6 +395,12 @@ class Faults:
     after_page: dict = field(default_factory=dict)
     # token endpoint: answer 401 to the next N token requests
     token_401: int = 0
+    # after each of the next ``churn_pages`` search pages served, change
+    # ``churn`` registrants of the page's kind
+    churn: int = 0
+    churn_pages: int = 0
+    # after that many answered searches, every search gets 503 (None: no outage)
+    outage_after: int | None = None
 
     def take(self, name):
         count = getattr(self, name)
@@ -390,6 +430,120 @@ def spoil(record, variant):
 
 
 _GRAPHQL_ARG = r"\b{}\s*:\s*(\"(?:[^\"\\]|\\.)*\"|[^,)\s]+)"
+
+# DCI social registry SearchRequest (spdci/standards src/registry/social/
+# SearchRequest.yaml and the common schemas it references)
+_CRITERIA_KEYS = {
+    "version", "reg_event_type", "query_type", "response_entity", "query", "sort",
+    "pagination", "consent", "authorize",
+}  # fmt: skip
+_REG_EVENT_TYPES = {"REGISTER", "NewHouseHoldMember"}
+_QUERY_TYPES = {"idtype-value", "expression", "predicate"}
+_RESPONSE_ENTITIES = {"Group", "Member"}
+_OPERATORS = {"gt", "lt", "eq", "ge", "le", "in"}
+_CONDITIONS = {"and", "or", "not"}
+
+
+def _is_number(value):
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check_predicate(expr, where, problems):
+    if not isinstance(expr, dict):
+        problems.append(f"{where}: not an object")
+        return
+    for key in ("attribute_name", "operator", "attribute_value"):
+        if key not in expr:
+            problems.append(f"{where}.{key}: required")
+    if "attribute_name" in expr and not isinstance(expr["attribute_name"], str):
+        problems.append(f"{where}.attribute_name: not a string")
+    if "operator" in expr and expr["operator"] not in _OPERATORS:
+        problems.append(f"{where}.operator: not in {sorted(_OPERATORS)}")
+    if "attribute_value" in expr and isinstance(expr["attribute_value"], list):
+        problems.append(f"{where}.attribute_value: an array is not an AttributeValue")
+
+
+def validate_social_search_request(message):
+    """Problems of ``message`` against the DCI social registry SearchRequest
+    (an empty list if it conforms; unknown search_criteria properties are
+    refused, as a strict registry would)."""
+    problems = []
+    if not isinstance(message, dict):
+        return ["message: not an object"]
+    if not message.get("transaction_id"):
+        problems.append("message.transaction_id: required")
+    requests_ = message.get("search_request")
+    if not isinstance(requests_, list) or not requests_:
+        return [*problems, "message.search_request: required, a non-empty array"]
+    for index, item in enumerate(requests_):
+        where = f"search_request[{index}]"
+        if not isinstance(item, dict):
+            problems.append(f"{where}: not an object")
+            continue
+        for key in ("reference_id", "timestamp", "search_criteria"):
+            if key not in item:
+                problems.append(f"{where}.{key}: required")
+        criteria = item.get("search_criteria")
+        if isinstance(criteria, dict):
+            _check_criteria(criteria, f"{where}.search_criteria", problems)
+    return problems
+
+
+def _check_criteria(criteria, where, problems):
+    for key in sorted(set(criteria) - _CRITERIA_KEYS):
+        problems.append(f"{where}.{key}: not a property of the social SearchRequest")
+    for key in ("query_type", "query"):
+        if key not in criteria:
+            problems.append(f"{where}.{key}: required")
+    enums = (
+        ("reg_event_type", _REG_EVENT_TYPES),
+        ("query_type", _QUERY_TYPES),
+        ("response_entity", _RESPONSE_ENTITIES),
+    )
+    for key, allowed in enums:
+        if key in criteria and criteria[key] not in allowed:
+            problems.append(f"{where}.{key}: not in {sorted(allowed)}")
+    sort = criteria.get("sort")
+    if sort is not None and (
+        not isinstance(sort, list)
+        or any(
+            not isinstance(item, dict) or item.get("sort_order") not in ("asc", "desc")
+            for item in sort
+        )
+    ):
+        problems.append(f"{where}.sort: not a SearchSortList")
+    pagination = criteria.get("pagination")
+    if pagination is not None and (
+        not isinstance(pagination, dict)
+        or not _is_number(pagination.get("page_size"))
+        or not _is_number(pagination.get("page_number", 1))
+    ):
+        problems.append(f"{where}.pagination: not a PaginationRequest")
+    _check_query(criteria.get("query_type"), criteria.get("query"), where, problems)
+
+
+def _check_query(query_type, query, where, problems):
+    if query_type == "idtype-value":
+        if not isinstance(query, dict) or not isinstance(query.get("type"), str):
+            problems.append(f"{where}.query: not an IdentifierTypeValue")
+        return
+    if query_type != "predicate":
+        return
+    if not isinstance(query, list):
+        problems.append(f"{where}.query: not an ExpPredicateWithConditionList")
+        return
+    for n, cond in enumerate(query):
+        cwhere = f"{where}.query[{n}]"
+        if not isinstance(cond, dict) or "expression1" not in cond:
+            problems.append(f"{cwhere}.expression1: required")
+            continue
+        for key in ("expression1", "expression2"):
+            if key in cond:
+                _check_predicate(cond[key], f"{cwhere}.{key}", problems)
+        if "condition" in cond and cond["condition"] not in _CONDITIONS:
+            problems.append(f"{cwhere}.condition: not in {sorted(_CONDITIONS)}")
+        if "seq_num" in cond and not _is_number(cond["seq_num"]):
+            problems.append(f"{cwhere}.seq_num: not a number")
 
 
 def _graphql_arg(query, name):
@@ -561,8 +715,16 @@ class _Handler(BaseHTTPRequestHandler):
                 page_number = offset // max(page_size, 1) + 1
             rows = registry.select(kind, since=_parse_dt(since) if since else None)
             return rows, page_size, page_number
-        reg_type = str(criteria.get("reg_type") or "")
-        kind = "group" if "group" in reg_type.lower() else "individual"
+        entity = criteria.get("response_entity")
+        if entity:
+            kind = "group" if entity == "Group" else "individual"
+        else:
+            reg_type = str(criteria.get("reg_type") or "")
+            kind = "group" if "group" in reg_type.lower() else "individual"
+        if criteria.get("query_type") == "idtype-value":
+            query = criteria.get("query") or {}
+            rows = registry.find(kind, query.get("type"), query.get("value"))
+            return rows, page_size, page_number
         conditions = [
             (expr["attribute_name"], expr["operator"], expr["attribute_value"])
             for item in criteria.get("query") or []
@@ -574,15 +736,36 @@ class _Handler(BaseHTTPRequestHandler):
     def _search(self, srv, body):
         if self._transport_fault(srv):
             return
+        if srv.outage_now():
+            srv.log_request("search", None, "503")
+            return self._send_json(503, {"error": "unavailable"})
         try:
-            search = json.loads(body)["message"]["search_request"][0]
+            message = json.loads(body)["message"]
+            if srv.strict and (
+                (message.get("search_request") or [{}])[0]
+                .get("search_criteria", {})
+                .get("query_type")
+                != "graphql"
+            ):
+                problems = validate_social_search_request(message)
+                if problems:
+                    with srv.lock:
+                        srv.invalid_requests.append(problems)
+                    srv.log_request("search", None, "invalid")
+                    return self._send_json(
+                        400,
+                        self._envelope(
+                            "rjct", "rjct.search_criteria.invalid", problems[0]
+                        ),
+                    )
+            search = message["search_request"][0]
             criteria = search["search_criteria"]
             pagination = criteria.get("pagination") or {}
             page_size = int(pagination.get("page_size") or 100)
             page_number = int(pagination.get("page_number") or 1)
             if page_size < 1 or page_number < 1:
                 raise ValueError("pagination")
-        except (ValueError, KeyError, IndexError, TypeError):
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError):
             return self._send_json(
                 400,
                 self._envelope("rjct", "rjct.search_criteria.invalid", "bad request"),
@@ -612,7 +795,9 @@ class _Handler(BaseHTTPRequestHandler):
             data = {"reg_records": reg_records}
         else:
             data = {"version": "1.0.0", "reg_records": records}
-        payload = self._envelope("succ", None, None, search.get("reference_id"))
+        payload = self._envelope(
+            "succ", None, None, search.get("reference_id"), registry.now()
+        )
         payload["message"]["search_response"][0].update(
             data=data,
             pagination={
@@ -626,16 +811,19 @@ class _Handler(BaseHTTPRequestHandler):
         hook = srv.faults.after_page.pop(page_number, None)
         if hook:
             hook(registry)
+        if srv.faults.churn and page_rows and srv.faults.take("churn_pages"):
+            registry.update(srv.faults.churn, kind=page_rows[0].kind)
         self._send_json(200, payload)
 
     @staticmethod
-    def _envelope(status, reason_code, reason_message, reference_id=None):
+    def _envelope(status, reason_code, reason_message, reference_id=None, now=None):
+        now = now or datetime.now(UTC)
         return {
             "signature": "",
             "header": {
                 "version": "1.0.0",
                 "message_id": secrets.token_hex(8),
-                "message_ts": _iso(datetime.now(UTC)),
+                "message_ts": _iso(now),
                 "action": "on-search",
                 "status": status,
                 "sender_id": "test-sr",
@@ -648,7 +836,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "search_response": [
                     {
                         "reference_id": reference_id or "",
-                        "timestamp": _iso(datetime.now(UTC)),
+                        "timestamp": _iso(now),
                         "status": status,
                         "status_reason_code": reason_code,
                         "status_reason_message": reason_message,
@@ -685,6 +873,9 @@ class DciSrServer:
         self.faults = Faults()
         self.tokens = {}
         self.requests = []  # (kind, page_number, outcome, record count)
+        self.strict = False  # validate requests against the social schema
+        self.invalid_requests = []  # the problems of each refused request
+        self.answered = 0  # search requests answered with succ
         self.lock = threading.Lock()
         self.httpd = None
         self.thread = None
@@ -692,6 +883,14 @@ class DciSrServer:
     def log_request(self, kind, page_number, outcome="", count=0):
         with self.lock:
             self.requests.append((kind, page_number, outcome, count))
+            if kind == "search" and outcome == "succ":
+                self.answered += 1
+
+    def outage_now(self):
+        """True once ``faults.outage_after`` searches were answered."""
+        limit = self.faults.outage_after
+        with self.lock:
+            return limit is not None and self.answered >= limit
 
     def count_requests(self, kind, outcome=None):
         with self.lock:
@@ -707,6 +906,10 @@ class DciSrServer:
 
     def reset_faults(self):
         self.faults = Faults()
+        self.strict = False
+        with self.lock:
+            self.invalid_requests.clear()
+            self.answered = 0
 
     @property
     def base_url(self):

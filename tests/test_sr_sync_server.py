@@ -195,3 +195,101 @@ def test_mutation_api(server):
     assert (len(result["updated"]), len(result["deactivated"])) == (3, 2)
     assert result["added"] == ["IND-0000101"]
     assert len(server.registry.records) == 101
+
+
+def _ids(records):
+    return [r["identifier"][0]["identifier_value"] for r in records]
+
+
+def test_strict_validation_of_the_social_search_request(server):
+    server.strict = True
+    former = {
+        "version": "1.0.0",
+        "reg_event_type": "SEARCH",
+        "reg_type": "ns:org:RegistryType:Individual",
+        "query_type": "predicate",
+        "query": [],
+        "pagination": {"page_size": 10, "page_number": 1},
+    }
+    refused = search(server, former)
+    assert refused.status_code == 400
+    problems = server.invalid_requests[-1]
+    assert any("reg_type: not a property" in p for p in problems)
+    assert any("reg_event_type: not in" in p for p in problems)
+    conformant = {
+        "version": "1.0.0",
+        "response_entity": "Group",
+        "query_type": "predicate",
+        "query": [
+            {
+                "seq_num": 1,
+                "expression1": {
+                    "attribute_name": "last_updated",
+                    "operator": "ge",
+                    "attribute_value": "2026-01-01T00:00:00.000000Z",
+                },
+                "condition": "and",
+            }
+        ],
+        "sort": [{"attribute_name": "last_updated", "sort_order": "asc"}],
+        "pagination": {"page_size": 10, "page_number": 1},
+    }
+    records, pagination = records_of(search(server, conformant))
+    assert pagination["total_count"] == 20  # response_entity Group: households
+    assert records[0]["@type"] == "Group"
+    bad = dict(conformant, query=[{"expression1": {"attribute_name": "x"}}])
+    assert search(server, bad).status_code == 400
+    assert any("operator: required" in p for p in server.invalid_requests[-1])
+
+
+def test_idtype_value_lookup(server):
+    criteria = {
+        "query_type": "idtype-value",
+        "query": {"type": "SRID", "value": "IND-0000042"},
+        "response_entity": "Member",
+        "pagination": {"page_size": 1, "page_number": 1},
+    }
+    records, pagination = records_of(search(server, criteria))
+    assert _ids(records) == ["IND-0000042"] and pagination["total_count"] == 1
+
+
+def test_clock_offset_and_order_by_last_updated(server):
+    registry = server.registry
+    registry.clock_offset = -srv_mod.timedelta(hours=6)
+    registry.order_by_last_updated = True
+    changed = registry.update(seqs=[21])  # the first individual
+    stamp = registry.records[21].last_updated
+    assert abs((srv_mod.datetime.now(srv_mod.UTC) - stamp).total_seconds() - 21600) < 60
+    criteria = {
+        "query_type": "predicate",
+        "query": [],
+        "sort": [{"attribute_name": "seq", "sort_order": "asc"}],  # ignored
+        "pagination": {"page_size": 100, "page_number": 1},
+    }
+    response = search(server, criteria)
+    records, _pagination = records_of(response)
+    assert _ids(records)[-1] == changed[0]  # moved to the end
+    message_ts = srv_mod._parse_dt(response.json()["header"]["message_ts"])
+    assert abs((message_ts - registry.now()).total_seconds()) < 60
+
+
+def test_churn_and_outage(server):
+    server.faults.churn = 3
+    server.faults.churn_pages = 1
+    criteria = {
+        "query_type": "predicate",
+        "query": [],
+        "pagination": {"page_size": 10, "page_number": 1},
+    }
+    before = {r.seq: r.last_updated for r in server.registry.records.values()}
+    records_of(search(server, criteria))
+    after = server.registry.records.values()
+    assert sum(1 for r in after if r.last_updated != before[r.seq]) == 3
+    records_of(search(server, criteria))  # churn_pages spent: no change
+    assert sum(1 for r in after if r.last_updated != before[r.seq]) == 3
+    server.faults.outage_after = 3  # 2 answered so far
+    assert search(server, criteria).status_code == 200
+    assert search(server, criteria).status_code == 503
+    assert search(server, criteria).status_code == 503
+    server.faults.outage_after = None
+    assert search(server, criteria).status_code == 200

@@ -5,11 +5,17 @@ from odoo.tools import SQL
 from odoo.addons.queue_job.job import identity_exact
 from odoo.addons.queue_job.utils import must_run_without_delay
 
-from ..utils import audit_context
+from ..utils import audit_context, workflow
 
 BULK_THRESHOLD_PARAM = "g2p_beneficiary_registry.bulk_async_threshold"
 DEFAULT_BULK_THRESHOLD = 10000
-BULK_CHANNEL = "root.g2p_br"
+# Workflow-owned fields of the models that run bulk operations: the busy marker
+# is the runner's; clearing it by hand would let a second operation run beside
+# the first.
+BUSY_FIELDS = {
+    "busy_job_id": "it is set while a background job runs.",
+    "busy_job_uuid": "it is set while a background job runs.",
+}
 
 
 class G2pBrBulkOperationMixin(models.AbstractModel):
@@ -85,8 +91,9 @@ class G2pBrBulkOperationMixin(models.AbstractModel):
             or must_run_without_delay(self.env)
         ):
             return getattr(self, method)()
+        # the channel (root.g2p_br) is the job function's, see
+        # data/queue_job_data.xml
         delayable = self.with_delay(
-            channel=BULK_CHANNEL,
             description=description,
             identity_key=identity_exact,
         )
@@ -96,9 +103,9 @@ class G2pBrBulkOperationMixin(models.AbstractModel):
         # has no record: keep its uuid as the busy marker.
         record = job if isinstance(job, models.BaseModel) else job.db_record()
         if record:
-            self.write({"busy_job_id": record.id, "busy_job_uuid": False})
+            workflow(self).write({"busy_job_id": record.id, "busy_job_uuid": False})
         else:
-            self.write({"busy_job_id": False, "busy_job_uuid": job.uuid})
+            workflow(self).write({"busy_job_id": False, "busy_job_uuid": job.uuid})
         self.message_post(
             body=_(
                 "%(op)s queued as a background job (%(n)s rows).",
@@ -112,5 +119,5 @@ class G2pBrBulkOperationMixin(models.AbstractModel):
         """Entry point of the queue job: the operation itself, then unmark busy."""
         with audit_context(self.env, path="job"):
             result = getattr(self, method)()
-        self.busy_job_uuid = False
+        workflow(self).write({"busy_job_uuid": False})
         return str(result)

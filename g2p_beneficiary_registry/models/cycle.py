@@ -14,6 +14,7 @@ from ..utils import (
     guard_write,
     workflow,
 )
+from .bulk_operation_mixin import BUSY_FIELDS
 
 CYCLE_TRANSITIONS = {
     "draft": {"to_approve", "cancelled"},
@@ -36,6 +37,7 @@ class G2pBrCycle(models.Model):
         "generated_by_id": "use Generate Entitlements.",
         "approved_by_id": "use Approve.",
         "approved_at": "use Approve.",
+        **BUSY_FIELDS,
     }
     _initial_values = {"state": "draft"}
     _immutable_fields = ("program_id", "company_id")

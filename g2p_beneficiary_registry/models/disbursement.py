@@ -325,7 +325,8 @@ class G2pBrDisbursement(models.Model):
         self._invalidate_totals()
         return res
 
-    def unlink(self):
+    @api.ondelete(at_uninstall=False)
+    def _unlink_only_pending(self):
         # PostgreSQL refuses it too (g2p_br_disbursement_before_delete)
         if self.filtered(lambda d: d.status != "pending"):
             raise UserError(
@@ -334,6 +335,8 @@ class G2pBrDisbursement(models.Model):
                     "wrong is reversed."
                 )
             )
+
+    def unlink(self):
         entitlements = self.entitlement_id
         res = super().unlink()
         self.flush_model()

@@ -303,13 +303,13 @@ class G2pBrEntitlement(models.Model):
             self._invalidate_totals()
         return res
 
-    def unlink(self):
+    @api.ondelete(at_uninstall=False)
+    def _unlink_only_drafts(self):
         # PostgreSQL refuses it too (see g2p_br_entitlement_before_delete)
         if self.filtered(lambda e: e.state != "draft"):
             raise UserError(
                 _("Only a draft entitlement can be deleted; cancel or reject it.")
             )
-        return super().unlink()
 
     # ------------------------------------------------------------------
     # Actions

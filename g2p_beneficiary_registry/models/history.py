@@ -1,4 +1,4 @@
-from odoo import _, fields, models
+from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
@@ -193,11 +193,17 @@ class G2pBrHistory(models.Model):
             _("The money history is written by the registry itself and never edited.")
         )
 
+    # Refused for everyone, the superuser included (PostgreSQL refuses changes
+    # and deletes too): the rows come from the triggers only.
+    @api.model_create_multi
     def create(self, vals_list):
         self._refuse()
+        return super().create(vals_list)
 
     def write(self, vals):
         self._refuse()
+        return super().write(vals)
 
-    def unlink(self):
+    @api.ondelete(at_uninstall=False)
+    def _unlink_never(self):
         self._refuse()

@@ -19,6 +19,7 @@ from ..utils import (
     guard_write,
     workflow,
 )
+from .bulk_operation_mixin import BUSY_FIELDS
 
 PROGRAM_TRANSITIONS = {
     "draft": {"active"},
@@ -51,7 +52,7 @@ class G2pBrProgram(models.Model):
     _description = "Social Protection Program"
     _inherit = ["mail.thread", "g2p.br.bulk.operation.mixin"]
     _order = "name"
-    _workflow_fields = {"state": "use Activate or End."}
+    _workflow_fields = {"state": "use Activate or End.", **BUSY_FIELDS}
     _initial_values = {"state": "draft"}
     _immutable_fields = ()
 

@@ -46,6 +46,14 @@ class G2pBrCycleReport(models.Model):
         help="Amount (cash) or quantity (in-kind) of the failed disbursements.",
     )
 
+    currency_id = fields.Many2one("res.currency", readonly=True)
+    awaiting = fields.Float(
+        string="Awaiting Approval",
+        readonly=True,
+        digits=(16, 2),
+        help="Draft or pending entitlements: amount (cash) or quantity (in-kind).",
+    )
+
     def init(self):
         tools.drop_view_if_exists(self.env.cr, self._table)
         self.env.cr.execute(
@@ -69,7 +77,9 @@ class G2pBrCycleReport(models.Model):
                        COALESCE(d.disbursement_count, 0) AS disbursement_count,
                        COALESCE(d.paid_count, 0) AS paid_count,
                        COALESCE(d.failed_count, 0) AS failed_count,
-                       COALESCE(d.failed_value, 0) AS failed_value
+                       COALESCE(d.failed_value, 0) AS failed_value,
+                       p.currency_id,
+                       COALESCE(e.awaiting, 0) AS awaiting
                   FROM g2p_br_cycle c
                   JOIN g2p_br_program p ON p.id = c.program_id
                   LEFT JOIN (
@@ -86,7 +96,11 @@ class G2pBrCycleReport(models.Model):
                                  AS entitled,
                              SUM(disbursed_total)
                                  FILTER (WHERE state IN ('approved', 'expired'))
-                                 AS disbursed
+                                 AS disbursed,
+                             SUM(CASE WHEN benefit_kind = 'cash'
+                                      THEN amount ELSE quantity END)
+                                 FILTER (WHERE state IN ('draft', 'pending_approval'))
+                                 AS awaiting
                         FROM g2p_br_entitlement
                        GROUP BY cycle_id
                   ) e ON e.cycle_id = c.id

@@ -9,4 +9,6 @@ from . import test_program
 from . import test_queries
 from . import test_security
 from . import test_tours
+from . import test_managers_day
+from . import test_papers
 from . import test_integrity

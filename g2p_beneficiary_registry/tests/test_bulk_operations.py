@@ -6,6 +6,7 @@ from odoo.tests import tagged
 from odoo.addons.queue_job.job import Job
 from odoo.addons.queue_job.tests.common import trap_jobs
 
+from ..utils import workflow
 from .common import BeneficiaryRegistryCase
 
 THRESHOLD = "g2p_beneficiary_registry.bulk_async_threshold"
@@ -218,11 +219,9 @@ class TestBulkAsync(BulkCase):
         with trap_jobs() as trap:
             program.action_enroll_eligible()
             trap.assert_jobs_count(1)
-            trap.assert_enqueued_job(
-                program._run_bulk_job,
-                args=("_enroll_eligible",),
-                properties={"channel": "root.g2p_br"},
-            )
+            trap.assert_enqueued_job(program._run_bulk_job, args=("_enroll_eligible",))
+            # the channel is the job function's (data/queue_job_data.xml)
+            self.assertEqual(trap.enqueued_jobs[0].channel, "root.g2p_br")
             self.assertTrue(program.is_busy)
             self.assertFalse(program.membership_ids)
             self.assertTrue(self.messages(program, "queued as a background job"))
@@ -279,8 +278,11 @@ class TestBulkAsync(BulkCase):
         self.assertTrue(program.is_busy)
         with self.assertRaises(UserError):
             program.action_enroll_eligible()
+        # The busy marker is the runner's, not the user's.
+        with self.assertRaises(UserError):
+            program.busy_job_id = False
         # An identical job queued again returns the existing queue.job record.
-        program.busy_job_id = False
+        workflow(program).write({"busy_job_id": False})
         self.assertFalse(program.is_busy)
         again = program.action_enroll_eligible()
         self.assertEqual(again, job.db_record())

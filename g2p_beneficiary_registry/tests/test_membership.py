@@ -1,7 +1,7 @@
 from psycopg2 import IntegrityError
 
 from odoo import fields
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
@@ -63,12 +63,11 @@ class TestMembership(BeneficiaryRegistryCase):
         )
         with self.assertRaises(UserError):
             archived.action_enroll()
-        # A group is not a target of an individual program.
-        group = self.Membership.create(
-            {"program_id": self.program_a.id, "beneficiary_id": self.hh1.id}
-        )
-        with self.assertRaises(UserError):
-            group.action_enroll()
+        # A group is not a target of an individual program: not even a draft.
+        with self.assertRaises(ValidationError):
+            self.Membership.create(
+                {"program_id": self.program_a.id, "beneficiary_id": self.hh1.id}
+            )
         workflow(membership).write({"state": "not_eligible"})
         self.assertEqual(membership.state, "not_eligible")
 
@@ -146,5 +145,8 @@ class TestMembership(BeneficiaryRegistryCase):
             self.env.flush_all()
         # The same beneficiary in another program is fine.
         self.Membership.create(
-            {"program_id": self.program_b.id, "beneficiary_id": self.ind1.id}
+            {
+                "program_id": self.create_program(code="PC").id,
+                "beneficiary_id": self.ind1.id,
+            }
         )

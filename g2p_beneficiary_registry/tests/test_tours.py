@@ -307,3 +307,112 @@ class TestUiWizards(TransactionCase):
         self.assertFalse(
             Report.with_user(self.other_manager).search([("cycle_id", "=", cycle.id)])
         )
+
+
+@tagged("post_install", "-at_install")
+class TestManagersDayTours(HttpCase):
+    """Issue #13 in the browser: exit with a reason, reject with a reason,
+    four-eyes explained."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.manager = new_test_user(
+            cls.env,
+            login="day_manager",
+            password="day_manager",
+            groups=GROUP % "manager" + ",g2p_beneficiary_registry.group_br_approver",
+            tz="UTC",
+        )
+        cls.approver = new_test_user(
+            cls.env,
+            login="day_approver",
+            password="day_approver",
+            groups=GROUP % "approver",
+            tz="UTC",
+        )
+        cls.env["g2p.br.beneficiary"].create(
+            [{"sr_id": f"DAY-{n}", "region_code": "DAYLAND"} for n in range(2)]
+        )
+        cls.program = cls.env["g2p.br.program"].create(
+            {
+                "code": "DAY",
+                "name": "Day Program",
+                "eligibility_domain": "[('region_code', '=', 'DAYLAND')]",
+                "base_amount": 10,
+                "four_eyes": True,
+                "user_ids": [Command.set((cls.manager | cls.approver).ids)],
+            }
+        )
+        cls.program.action_activate()
+        cls.program._enroll_eligible()
+
+    def _url(self, record, action):
+        menu = self.env.ref("g2p_beneficiary_registry.menu_br_root")
+        return (
+            f"/web#id={record.id}&model={record._name}&view_type=form"
+            f"&action=g2p_beneficiary_registry.{action}&menu_id={menu.id}"
+        )
+
+    def test_exit_member_with_reason(self):
+        membership = self.program.membership_ids[0]
+        self.start_tour(
+            self._url(membership, "program_membership_action"),
+            "g2p_br_exit_member_tour",
+            login="day_manager",
+        )
+        self.assertEqual(membership.state, "exited")
+        self.assertEqual(
+            membership.exit_reason_id,
+            self.env.ref("g2p_beneficiary_registry.exit_reason_deceased"),
+        )
+
+    def test_reject_and_four_eyes(self):
+        cycle = self.program._create_next_cycle()
+        cycle.with_user(self.manager).action_generate_entitlements()
+        cycle.with_user(self.manager).action_to_approve()
+        self.start_tour(
+            self._url(cycle, "cycle_action"),
+            "g2p_br_four_eyes_explained_tour",
+            login="day_manager",
+        )
+        self.start_tour(
+            self._url(cycle, "cycle_action"),
+            "g2p_br_reject_cycle_tour",
+            login="day_approver",
+        )
+        self.assertEqual(cycle.state, "draft")
+        self.assertEqual(
+            set(cycle.entitlement_ids.mapped("rejection_reason")),
+            {"Amounts are wrong"},
+        )
+
+    def test_mark_failed_from_the_form(self):
+        cycle = self.program._create_next_cycle()
+        cycle.with_user(self.manager).action_generate_entitlements()
+        cycle.with_user(self.manager).action_to_approve()
+        cycle.with_user(self.approver).action_approve_entitlements()
+        cycle.with_user(self.manager)._create_disbursements()
+        disbursement = cycle.entitlement_ids.disbursement_ids[0]
+        self.start_tour(
+            self._url(disbursement, "disbursement_action"),
+            "g2p_br_mark_failed_tour",
+            login="day_manager",
+        )
+        self.assertEqual(disbursement.status, "failed")
+        self.assertEqual(disbursement.failure_reason, "Account closed")
+
+    def test_program_assistant(self):
+        menu = self.env.ref("g2p_beneficiary_registry.menu_br_root")
+        self.start_tour(
+            "/web#action=g2p_beneficiary_registry.program_assistant_action"
+            f"&menu_id={menu.id}",
+            "g2p_br_program_assistant_tour",
+            login="day_manager",
+        )
+        program = self.env["g2p.br.program"].search([("code", "=", "ASSIST")])
+        self.assertEqual(program.state, "active")
+        self.assertTrue(program.four_eyes)
+        self.assertEqual(program.base_amount, 15)
+        self.assertTrue(program.rule_matches_all_confirmed)
+        self.assertTrue(program.membership_ids)

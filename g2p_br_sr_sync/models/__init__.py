@@ -5,4 +5,5 @@ from . import (
     g2p_br_sr_pull_error,
     g2p_br_sr_pull_page,
     g2p_br_sr_pull_run,
+    g2p_br_sr_retry,
 )

@@ -1,4 +1,56 @@
+import logging
+
+import psycopg2
+
 from odoo import fields, models
+from odoo.service.model import PG_CONCURRENCY_ERRORS_TO_RETRY
+from odoo.tools import SQL, mute_logger
+
+_logger = logging.getLogger(__name__)
+
+# SQL type of the arrays the upsert unnests, by Odoo field type
+_ARRAY_TYPES = {
+    "char": "varchar",
+    "selection": "varchar",
+    "date": "date",
+    "datetime": "timestamp",
+    "integer": "int4",
+    "float": "float8",
+    "boolean": "bool",
+}
+
+
+class SrWriteError(Exception):
+    """A page's data statement failed for a reason other than concurrency.
+
+    The message names the statement and the PostgreSQL error code only: the
+    error's own text may quote row values (``DETAIL: Key (value)=(...)``).
+    """
+
+
+def sr_execute(cr, query, what):
+    """Execute a statement that carries Social Registry data.
+
+    Odoo's SQL logger prints a failing statement with its parameters (ERROR
+    ``bad query``) and every statement at DEBUG: for these statements it is
+    muted, and a failure is logged here without any value. Concurrency errors
+    are raised again unchanged (the job is retried by queue_job; their message
+    holds no row data); other errors become :class:`SrWriteError`.
+    """
+    try:
+        with mute_logger("odoo.sql_db"):
+            cr.execute(query, log_exceptions=False)
+    except psycopg2.Error as exc:
+        if exc.pgcode in PG_CONCURRENCY_ERRORS_TO_RETRY:
+            _logger.info("SR sync: %s hit a concurrent update (%s)", what, exc.pgcode)
+            raise
+        constraint = getattr(exc.diag, "constraint_name", None) or ""
+        _logger.warning(
+            "SR sync: %s failed: SQLSTATE %s %s", what, exc.pgcode, constraint
+        )
+        raise SrWriteError(
+            f"{what} failed: SQLSTATE {exc.pgcode} {constraint}".strip()
+        ) from None
 
 
 class G2pBrBeneficiary(models.Model):
@@ -20,3 +72,280 @@ class G2pBrBeneficiary(models.Model):
         copy=False,
         readonly=True,
     )
+
+    # -- set-based upsert of one page of SR records -------------------------------
+    def _sr_upsert_page(self, connection, run, rows, mapper):
+        """Write one page of mapped SR records with a handful of statements.
+
+        One INSERT .. ON CONFLICT (sr_id) DO UPDATE .. WHERE the row differs
+        (unchanged records are not rewritten), one DELETE and one INSERT for
+        the identifiers. Only mapped columns are written. Group links are not
+        set here: a concurrent page of another connection would not see this
+        page's rows; :meth:`_sr_link_groups` links them once a run's pages are
+        all committed. Returns the page's counters.
+        """
+        if not rows:
+            return {"created": 0, "updated": 0, "unchanged": 0, "archived": 0}
+        # pending ORM writes must reach the tables before the raw SQL reads them
+        self.env.flush_all()
+        # a record twice in a page: the last one wins; rows are written in
+        # sr_id order, the order the link pass locks them in (no deadlock)
+        by_sr_id = {row["sr_id"]: row for row in rows}
+        sr_ids = sorted(by_sr_id)
+        rows = [by_sr_id[sr_id] for sr_id in sr_ids]
+        columns = [
+            key
+            for key in mapper.keys
+            if key != "sr_id" and not key.startswith("identifier:")
+        ]
+        now = fields.Datetime.now()
+        uid = self.env.uid
+        arrays = [
+            SQL("%s::varchar[]", sr_ids),
+            SQL("%s::varchar[]", [connection.beneficiary_kind] * len(rows)),
+        ]
+        for column in columns:
+            array_type = _ARRAY_TYPES[self._fields[column].type]
+            arrays.append(SQL(f"%s::{array_type}[]", [row[column] for row in rows]))
+        data_columns = ["sr_id", "kind", *columns]
+        compared = ["kind", *columns]
+        insert_columns = [SQL.identifier(c) for c in data_columns]
+        insert_values = [SQL("d.%s", SQL.identifier(c)) for c in data_columns]
+        if "active" not in columns:
+            insert_columns.append(SQL.identifier("active"))
+            insert_values.append(SQL("TRUE"))
+        meta = {
+            "company_id": connection.company_id.id,
+            "sr_pull_run_id": run.id,
+            "synced_at": now,
+            "create_uid": uid,
+            "create_date": now,
+            "write_uid": uid,
+            "write_date": now,
+        }
+        for column, value in meta.items():
+            insert_columns.append(SQL.identifier(column))
+            insert_values.append(SQL("%s", value))
+        updated_columns = [*compared, "sr_pull_run_id", "synced_at"]
+        updated_columns += ["write_uid", "write_date"]
+        query = SQL(
+            """
+            WITH data AS (
+                SELECT * FROM unnest(%(arrays)s) AS d(%(data_columns)s)
+            ), old AS (
+                SELECT b.sr_id, b.active FROM g2p_br_beneficiary b
+                  JOIN data d ON d.sr_id = b.sr_id
+            ), todo AS (
+                -- new or changed only: an unchanged row is not even locked, so
+                -- a concurrent link pass on it cannot fail this page
+                SELECT d.* FROM data d
+                  LEFT JOIN g2p_br_beneficiary b ON b.sr_id = d.sr_id
+                 WHERE b.id IS NULL OR (%(old_tuple)s) IS DISTINCT FROM (%(data_tuple)s)
+                 ORDER BY d.sr_id
+            ), ups AS (
+                INSERT INTO g2p_br_beneficiary AS b (%(insert_columns)s)
+                SELECT %(insert_values)s FROM todo d
+                ON CONFLICT (sr_id) DO UPDATE SET %(assignments)s
+                 WHERE (%(old_tuple)s) IS DISTINCT FROM (%(new_tuple)s)
+                RETURNING b.id, b.sr_id, b.active, (b.xmax = 0) AS inserted
+            )
+            SELECT ups.id, ups.inserted, ups.active, old.active
+              FROM ups LEFT JOIN old ON old.sr_id = ups.sr_id
+            """,
+            arrays=SQL(", ").join(arrays),
+            data_columns=SQL(", ").join(SQL.identifier(c) for c in data_columns),
+            insert_columns=SQL(", ").join(insert_columns),
+            insert_values=SQL(", ").join(insert_values),
+            assignments=SQL(", ").join(
+                SQL("%s = EXCLUDED.%s", SQL.identifier(c), SQL.identifier(c))
+                for c in updated_columns
+            ),
+            old_tuple=SQL(", ").join(SQL("b.%s", SQL.identifier(c)) for c in compared),
+            new_tuple=SQL(", ").join(
+                SQL("EXCLUDED.%s", SQL.identifier(c)) for c in compared
+            ),
+            data_tuple=SQL(", ").join(SQL("d.%s", SQL.identifier(c)) for c in compared),
+        )
+        cr = self.env.cr
+        sr_execute(cr, query, "beneficiary upsert")
+        written = cr.fetchall()
+        created = sum(1 for row in written if row[1])
+        archived = sum(
+            1 for row in written if not row[1] and row[2] is False and row[3]
+        )
+        changed_ids = {row[0] for row in written}
+        changed_ids |= self._sr_upsert_identifiers(rows, mapper, sr_ids, now)
+        updated = len(changed_ids) - created
+
+        # The rows were written in SQL: the ORM cache of these models is stale,
+        # and stored fields computed from them must be recomputed.
+        self.invalidate_model()
+        self.env["g2p.br.beneficiary.identifier"].invalidate_model()
+        if changed_ids:
+            self.browse(sorted(changed_ids)).modified(
+                [c for c in columns if c in self._fields] + ["kind"]
+            )
+        return {
+            "created": created,
+            "updated": updated,
+            "unchanged": len(rows) - created - updated,
+            "archived": archived,
+        }
+
+    def _sr_upsert_identifiers(self, rows, mapper, sr_ids, now):
+        """Set the mapped identifiers of a page's beneficiaries (3 statements).
+
+        Returns the ids of the beneficiaries whose identifiers changed.
+        """
+        type_codes = [
+            key.split(":", 1)[1] for key in mapper.keys if key.startswith("identifier:")
+        ]
+        if not type_codes:
+            return set()
+        types = self.env["g2p.br.identifier.type"].search([("code", "in", type_codes)])
+        type_ids = {t.code: t.id for t in types}
+        triples = {}
+        for row in rows:
+            for code in type_codes:
+                value = row.get(f"identifier:{code}")
+                if value and code in type_ids:
+                    # one owner per (type, value) in a page: the last record wins
+                    triples[(type_ids[code], value.strip())] = row["sr_id"]
+        cr = self.env.cr
+        # identifiers of these types that the SR no longer reports for them
+        sr_execute(
+            cr,
+            SQL(
+                """
+                SELECT i.id, i.beneficiary_id, b.sr_id, i.type_id, i.value
+                  FROM g2p_br_beneficiary b
+                  JOIN g2p_br_beneficiary_identifier i ON i.beneficiary_id = b.id
+                 WHERE b.sr_id = ANY(%s) AND i.type_id = ANY(%s)
+                """,
+                sr_ids,
+                list(type_ids.values()),
+            ),
+            "identifier read",
+        )
+        current = cr.fetchall()
+        stale = [row for row in current if triples.get((row[3], row[4])) != row[2]]
+        changed = {row[1] for row in stale}
+        if stale:
+            sr_execute(
+                cr,
+                SQL(
+                    "DELETE FROM g2p_br_beneficiary_identifier WHERE id = ANY(%s)",
+                    [row[0] for row in stale],
+                ),
+                "identifier delete",
+            )
+        # only the identifiers that are new or move to another beneficiary
+        known = {(row[3], row[4]): row[2] for row in current}
+        triples = {k: v for k, v in triples.items() if known.get(k) != v}
+        if not triples:
+            return changed
+        uid = self.env.uid
+        sr_execute(
+            cr,
+            SQL(
+                """
+                INSERT INTO g2p_br_beneficiary_identifier AS i
+                       (beneficiary_id, type_id, value, company_id,
+                        create_uid, create_date, write_uid, write_date)
+                SELECT b.id, d.type_id, d.value, b.company_id,
+                       %(uid)s, %(now)s, %(uid)s, %(now)s
+                  FROM unnest(%(d_sr)s::varchar[], %(d_type)s::int4[],
+                              %(d_value)s::varchar[]) AS d(sr_id, type_id, value)
+                  JOIN g2p_br_beneficiary b ON b.sr_id = d.sr_id
+                ON CONFLICT (type_id, value) DO UPDATE
+                   SET beneficiary_id = EXCLUDED.beneficiary_id,
+                       company_id = EXCLUDED.company_id,
+                       write_uid = EXCLUDED.write_uid,
+                       write_date = EXCLUDED.write_date
+                 WHERE i.beneficiary_id IS DISTINCT FROM EXCLUDED.beneficiary_id
+                RETURNING i.beneficiary_id
+                """,
+                uid=uid,
+                now=now,
+                d_sr=list(triples.values()),
+                d_type=[key[0] for key in triples],
+                d_value=[key[1] for key in triples],
+            ),
+            "identifier upsert",
+        )
+        changed |= {row[0] for row in cr.fetchall()}
+        return changed
+
+    # -- household links ------------------------------------------------------------
+    def _sr_link_groups(self, ids_query, kind, group_ref_mapped):
+        """Set ``group_id`` from ``sr_group_ref`` for the beneficiaries a run
+        touched, set-based (``ids_query``: an :class:`~odoo.tools.SQL` query of
+        their SR ids). Returns the number of individuals whose link changed.
+
+        * ``kind == 'individual'`` (the ids are individuals): each is linked
+          to the group its ``sr_group_ref`` names if that group is in the BR;
+          when the mapping sets ``sr_group_ref``, an individual the SR reports
+          in no group (or in a group not in the BR yet) loses its link.
+        * ``kind == 'group'`` (the ids are groups): every individual already
+          in the BR that names one of them is linked.
+
+        Called by a run after all its pages committed, in a transaction that
+        started after that: of two connections pulling at once, the run that
+        ends last sees both sides, whatever the order of their pages.
+        """
+        cr = self.env.cr
+        if kind == "individual":
+            # (individual, its group in the BR or NULL) for the run's individuals
+            pairs = SQL(
+                """
+                SELECT i.id, g.id AS gid, i.sr_id
+                  FROM g2p_br_beneficiary i
+                  LEFT JOIN g2p_br_beneficiary g
+                    ON g.sr_id = i.sr_group_ref AND g.kind = 'group'
+                 WHERE i.sr_id IN (%s) AND i.kind = 'individual'
+                """,
+                ids_query,
+            )
+            if not group_ref_mapped:  # links are only set, never cleared
+                pairs = SQL("SELECT * FROM (%s) p WHERE p.gid IS NOT NULL", pairs)
+        else:
+            # (individual, group) for the individuals naming the run's groups
+            pairs = SQL(
+                """
+                SELECT m.id, g.id AS gid, m.sr_id
+                  FROM g2p_br_beneficiary g
+                  JOIN g2p_br_beneficiary m
+                    ON m.sr_group_ref = g.sr_id AND m.kind = 'individual'
+                 WHERE g.sr_id IN (%s) AND g.kind = 'group'
+                """,
+                ids_query,
+            )
+        # the rows to change are locked in sr_id order, like the pages write
+        # them: a link pass and a page never wait for each other in a cycle
+        query = SQL(
+            """
+            WITH todo AS (
+                SELECT p.id, p.gid FROM (%(pairs)s) p
+                  JOIN g2p_br_beneficiary b ON b.id = p.id
+                 WHERE b.group_id IS DISTINCT FROM p.gid
+            ), locked AS (
+                SELECT b.id, todo.gid FROM g2p_br_beneficiary b
+                  JOIN todo ON todo.id = b.id
+                 ORDER BY b.sr_id FOR UPDATE OF b
+            )
+            UPDATE g2p_br_beneficiary m
+               SET group_id = locked.gid, write_uid = %(uid)s, write_date = %(now)s
+              FROM locked
+             WHERE m.id = locked.id
+            RETURNING m.id
+            """,
+            pairs=pairs,
+            uid=self.env.uid,
+            now=fields.Datetime.now(),
+        )
+        sr_execute(cr, query, "household link pass")
+        linked = [row[0] for row in cr.fetchall()]
+        self.invalidate_model(["group_id"])
+        if linked:
+            self.browse(linked).modified(["group_id"])
+        return len(linked)

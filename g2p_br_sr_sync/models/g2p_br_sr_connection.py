@@ -1,6 +1,6 @@
 import json
 import logging
-from datetime import timedelta
+import re
 
 import psycopg2
 from dateutil.relativedelta import relativedelta
@@ -14,6 +14,8 @@ from ..services.record_mapping import MappingError, MappingRule, RecordMapper
 _logger = logging.getLogger(__name__)
 
 ADMIN_GROUP = "g2p_beneficiary_registry.group_br_admin"
+# Test connection: one attempt, at most that many seconds per request
+TEST_TIMEOUT = 5.0
 # Odoo field types a mapping may target, by BR field (see g2p.br.sr.field.mapping)
 MAPPABLE_TYPES = (
     "char",
@@ -74,8 +76,11 @@ class G2pBrSrConnection(models.Model):
     )
     reg_type = fields.Char(
         string="Registry Type",
-        default="ns:org:RegistryType:Individual",
-        help="search_criteria.reg_type sent to the Social Registry.",
+        help="search_criteria.reg_type, sent only when set. It is not a property "
+        "of the DCI social registry SearchRequest (only of the generic one): "
+        "individuals or households are asked for with response_entity (Member / "
+        "Group, from the beneficiary kind); set it only for a registry that "
+        "still reads it.",
     )
     beneficiary_kind = fields.Selection(
         [("individual", "Individuals"), ("group", "Groups")],
@@ -122,17 +127,43 @@ class G2pBrSrConnection(models.Model):
         help="First retry delay; doubled at each retry, capped at 60 s.",
     )
     cursor = fields.Datetime(
-        readonly=True,
         copy=False,
-        help="Start of the window of the next incremental pull: set when a run "
-        "succeeded on every page.",
+        help="Start of the window of the next incremental pull, on the SR's own "
+        "time scale: after a run that is done, the newest last-updated value the "
+        "SR sent (capped by the SR's clock when the run started) minus the "
+        "overlap; never the BR's clock. An administrator may move it back or "
+        "clear it (the next incremental pull then fetches everything); it "
+        "cannot be moved forward by hand.",
     )
     cursor_overlap = fields.Integer(
         string="Cursor Overlap (s)",
         default=300,
         required=True,
-        help="The new cursor is the run's start time minus this margin (clock skew "
-        "between BR and SR); records seen twice are not rewritten.",
+        help="The new cursor is the newest SR timestamp of the run minus this "
+        "margin (records the SR stamps out of order, transactions it commits "
+        "late); records seen twice are not rewritten. Raising it takes effect at "
+        "the next run that is done; to fetch older changes now, move the cursor "
+        "back.",
+    )
+    breaker_threshold = fields.Integer(
+        string="Circuit Breaker",
+        default=3,
+        required=True,
+        help="A run stops asking the SR after this many consecutive failed pages "
+        "(each after its own retries) and ends failed; Resume continues. 0 "
+        "disables the breaker.",
+    )
+    sr_id_type = fields.Char(
+        string="SR ID Type",
+        help="Identifier type of the SR id in idtype-value requests (records "
+        "asked for again by id). Empty: read from the SR ID mapping line "
+        "(e.g. identifier[identifier_type=SRID].identifier_value gives SRID).",
+    )
+    retry_ids = fields.One2many(
+        "g2p.br.sr.retry", "connection_id", string="Records to Retry"
+    )
+    retry_count = fields.Integer(
+        string="Waiting for Retry", compute="_compute_retry_count"
     )
     last_success_at = fields.Datetime(
         string="Last Successful Run", readonly=True, copy=False
@@ -170,6 +201,17 @@ class G2pBrSrConnection(models.Model):
     running_run_id = fields.Many2one(
         "g2p.br.sr.pull.run", compute="_compute_run_count", string="Running Run"
     )
+
+    def _compute_retry_count(self):
+        counts = dict(
+            self.env["g2p.br.sr.retry"]._read_group(
+                [("connection_id", "in", self.ids), ("state", "=", "waiting")],
+                ["connection_id"],
+                ["__count"],
+            )
+        )
+        for rec in self:
+            rec.retry_count = counts.get(rec, 0)
 
     def _compute_run_count(self):
         Run = self.env["g2p.br.sr.pull.run"]
@@ -249,7 +291,13 @@ class G2pBrSrConnection(models.Model):
                 )
 
     @api.constrains(
-        "page_size", "timeout", "max_retries", "retry_backoff", "interval_number"
+        "page_size",
+        "timeout",
+        "max_retries",
+        "retry_backoff",
+        "interval_number",
+        "breaker_threshold",
+        "cursor_overlap",
     )
     def _check_numbers(self):
         for rec in self:
@@ -261,8 +309,40 @@ class G2pBrSrConnection(models.Model):
                 )
             if rec.interval_number < 1:
                 raise ValidationError(_("The schedule interval must be at least 1."))
+            if rec.breaker_threshold < 0 or rec.cursor_overlap < 0:
+                raise ValidationError(
+                    _("The circuit breaker and the cursor overlap cannot be negative.")
+                )
 
     # -- CRUD -----------------------------------------------------------------------
+    def write(self, vals):
+        if "cursor" in vals and not self.env.context.get("sr_sync_cursor"):
+            self._check_cursor_change(vals["cursor"])
+        return super().write(vals)
+
+    def _check_cursor_change(self, value):
+        """By hand, the cursor only moves back (or is cleared): moving it forward
+        would skip changes. Not while a run is running (it would overwrite it)."""
+        new = fields.Datetime.to_datetime(value) if value else None
+        for rec in self:
+            if rec.running_run_id:
+                raise UserError(
+                    _(
+                        "%(name)s has a running pull: wait for it or cancel it "
+                        "before moving the cursor.",
+                        name=rec.name,
+                    )
+                )
+            if new and (not rec.cursor or new > rec.cursor):
+                raise ValidationError(
+                    _(
+                        "%(name)s: the cursor can only be moved back or cleared "
+                        "(it is %(cursor)s).",
+                        name=rec.name,
+                        cursor=rec.cursor or _("empty"),
+                    )
+                )
+
     def copy_data(self, default=None):
         # the credentials are not copied: the copy starts without authentication
         default = dict(default or {})
@@ -271,10 +351,30 @@ class G2pBrSrConnection(models.Model):
         return super().copy_data(default)
 
     # -- actions ------------------------------------------------------------------
+    def action_clear_cursor(self):
+        """The next incremental pull asks for every registrant (none rewritten
+        unless changed)."""
+        self.write({"cursor": False})
+        return True
+
+    def action_view_retries(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Records to Retry"),
+            "res_model": "g2p.br.sr.retry",
+            "view_mode": "tree",
+            "domain": [("connection_id", "=", self.id)],
+            "context": {"search_default_waiting": 1},
+        }
+
     def action_test_connection(self):
-        """Authenticate and fetch one record; tell clearly which step failed."""
+        """Authenticate and fetch one record with one attempt and a short
+        timeout (the browser waits); tell clearly which step failed."""
         self.ensure_one()
         client = self._get_client()
+        client.config.max_retries = 0
+        client.config.timeout = min(client.config.timeout, TEST_TIMEOUT)
         try:
             if self.auth_type == "oauth2":
                 client.get_token(force=True)
@@ -365,9 +465,9 @@ class G2pBrSrConnection(models.Model):
             )
         now = fields.Datetime.now()
         cursor_used = self.cursor if mode == "incremental" else False
-        candidate = now - timedelta(seconds=self.cursor_overlap)
-        if cursor_used and candidate < cursor_used:
-            candidate = cursor_used
+        pages = [fields.Command.create({"phase": "main", "page_number": 1})]
+        if self.retry_count and self._sr_id_type() and self.dialect == "predicate":
+            pages.append(fields.Command.create({"phase": "retry", "page_number": 1}))
         try:
             with self.env.cr.savepoint():
                 run = self.env["g2p.br.sr.pull.run"].create(
@@ -375,9 +475,8 @@ class G2pBrSrConnection(models.Model):
                         "connection_id": self.id,
                         "mode": mode,
                         "cursor_used": cursor_used,
-                        "cursor_candidate": candidate,
                         "started_at": now,
-                        "page_ids": [fields.Command.create({"page_number": 1})],
+                        "page_ids": pages,
                     }
                 )
         except psycopg2.errors.UniqueViolation:
@@ -412,7 +511,8 @@ class G2pBrSrConnection(models.Model):
             client_secret=secret.client_secret,
             scope=self.oauth_scope,
             dialect=self.dialect,
-            reg_type=self.reg_type,
+            reg_type=self.reg_type or None,
+            response_entity="Group" if self.beneficiary_kind == "group" else "Member",
             base_query=self.graphql_query
             if self.dialect == "graphql"
             else self.predicate_query,
@@ -428,6 +528,17 @@ class G2pBrSrConnection(models.Model):
             cache_key=f"{self.env.cr.dbname}:{self.id}",
         )
         return SrClient(config, session=session)
+
+    def _sr_id_type(self):
+        """Identifier type of the SR id for idtype-value requests, or None."""
+        self.ensure_one()
+        if self.sr_id_type:
+            return self.sr_id_type.strip()
+        line = self.mapping_ids.filtered(lambda m: m.target_field == "sr_id")[:1]
+        match = re.search(
+            r"\[\s*\w*type\w*\s*=\s*([^\]]+?)\s*\]", line.source_path or ""
+        )
+        return match.group(1) if match else None
 
     def _get_mapper(self):
         """:class:`RecordMapper` of the connection's mapping lines."""

@@ -71,6 +71,8 @@ class ClientConfig:
     sort_attribute: str | None = None
     last_updated_attribute: str = "last_updated"
     graphql_is_group: bool | None = None
+    # DCI social SearchRequest.search_criteria.response_entity: Member | Group
+    response_entity: str | None = None
     page_size: int = 1000
     timeout: float = 30.0
     max_retries: int = 4
@@ -89,6 +91,8 @@ class SearchPage:
     records: list
     total_count: int | None
     page_number: int
+    # the SR's clock when it answered (header.message_ts), naive UTC, or None
+    sr_clock: datetime | None = None
 
 
 def _iso_utc(value):
@@ -141,15 +145,31 @@ class SrClient:
 
     # -- request building -----------------------------------------------
     def build_search_criteria(self, page_number, cursor=None, page_size=None):
+        """``search_criteria`` of one page (DCI social registry SearchRequest).
+
+        Conformance notes (spdci/standards ``src/registry/social/``):
+
+        * ``reg_event_type`` is not sent: the social ``RegistryEventType`` enum
+          (``REGISTER``, ``NewHouseHoldMember``) names registration events, not
+          a search; the property is optional.
+        * individuals or households are chosen with ``response_entity``
+          (``Member`` / ``Group``), the social schema's own property;
+          ``reg_type`` is not a property of the social SearchRequest (only of
+          the generic one) and is sent only when the connection sets it, for
+          registries that still read it.
+        * ``sort`` (a ``SearchSortList``) is optional in the spec: sent only
+          when the connection names a stable sort attribute.
+        * the graphql dialect (OpenG2P) sends ``query_type: graphql``, which is
+          outside the DCI ``QueryType`` enum by design of that registry.
+        """
         cfg = self.config
+        size = page_size or cfg.page_size
         criteria = {
             "version": "1.0.0",
-            "reg_event_type": "SEARCH",
-            "pagination": {
-                "page_size": page_size or cfg.page_size,
-                "page_number": page_number,
-            },
+            "pagination": {"page_size": size, "page_number": page_number},
         }
+        if cfg.response_entity and cfg.dialect != "graphql":
+            criteria["response_entity"] = cfg.response_entity
         if cfg.reg_type:
             criteria["reg_type"] = cfg.reg_type
         if cfg.dialect == "graphql":
@@ -158,7 +178,6 @@ class SrClient:
                 arguments["isGroup"] = cfg.graphql_is_group
             if cursor:
                 arguments["lastSyncDate"] = _iso_utc(cursor)
-            size = page_size or cfg.page_size
             arguments["limit"] = size
             arguments["offset"] = (page_number - 1) * size
             if cfg.sort_attribute:
@@ -188,6 +207,21 @@ class SrClient:
                 criteria["sort"] = [
                     {"attribute_name": cfg.sort_attribute, "sort_order": "asc"}
                 ]
+        return criteria
+
+    def build_id_criteria(self, id_type, value):
+        """``search_criteria`` asking for one registrant by identifier
+        (DCI ``idtype-value`` query), used to ask again for rejected records."""
+        criteria = {
+            "version": "1.0.0",
+            "query_type": "idtype-value",
+            "query": {"type": id_type, "value": value},
+            "pagination": {"page_size": 1, "page_number": 1},
+        }
+        if self.config.response_entity:
+            criteria["response_entity"] = self.config.response_entity
+        if self.config.reg_type:
+            criteria["reg_type"] = self.config.reg_type
         return criteria
 
     def build_envelope(self, search_criteria):
@@ -317,12 +351,17 @@ class SrClient:
 
     def search(self, page_number, cursor=None, page_size=None):
         """Fetch one page. Returns a :class:`SearchPage` of raw records."""
+        criteria = self.build_search_criteria(page_number, cursor, page_size)
+        return self._post(criteria, page_number, f"search page {page_number}")
+
+    def search_by_id(self, id_type, value):
+        """Fetch one registrant by identifier (``idtype-value``)."""
+        return self._post(self.build_id_criteria(id_type, value), 1, "search by id")
+
+    def _post(self, criteria, page_number, what):
         cfg = self.config
         url = cfg.base_url.rstrip("/") + (cfg.search_path or "")
-        body = self.build_envelope(
-            self.build_search_criteria(page_number, cursor, page_size)
-        )
-        what = f"search page {page_number}"
+        body = self.build_envelope(criteria)
         headers = {"Content-Type": "application/json", **self._auth_headers()}
         response = self._send_with_retries(
             "POST", url, what=what, data=json.dumps(body), headers=headers
@@ -348,7 +387,8 @@ class SrClient:
                 f"search page {page_number}: the response is not valid JSON"
             ) from None
         try:
-            item = DciSearchResponse.model_validate(payload).message.search_response[0]
+            parsed = DciSearchResponse.model_validate(payload)
+            item = parsed.message.search_response[0]
         except ValidationError as exc:
             raise SrMalformedResponseError(
                 f"search page {page_number}: not a DCI search response "
@@ -381,7 +421,25 @@ class SrClient:
                     f"search page {page_number}: data.reg_records is not a list"
                 )
             records = reg_records
-        return SearchPage(records=records, total_count=total, page_number=page_number)
+        return SearchPage(
+            records=records,
+            total_count=total,
+            page_number=page_number,
+            sr_clock=_naive_utc(parsed.header.message_ts if parsed.header else None),
+        )
+
+
+def _naive_utc(value):
+    """A DCI DateTime string as a naive UTC datetime, or None if unreadable."""
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        result = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if result.tzinfo:
+        result = result.astimezone(UTC).replace(tzinfo=None)
+    return result
 
 
 def _sr_reason(response):

@@ -36,9 +36,16 @@ class DciMessage(BaseModel):
     search_response: list[DciSearchResponseItem] = Field(min_length=1)
 
 
+class DciHeader(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    message_ts: Any = None  # read leniently: a bad value only loses the clock
+
+
 class DciSearchResponse(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
+    header: DciHeader | None = None
     message: DciMessage
 
 

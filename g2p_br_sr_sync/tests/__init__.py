@@ -1,1 +1,7 @@
-from . import test_connection, test_record_mapping, test_sync_e2e
+from . import (
+    test_connection,
+    test_record_mapping,
+    test_sync_concurrency,
+    test_sync_correctness,
+    test_sync_e2e,
+)

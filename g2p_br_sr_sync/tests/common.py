@@ -101,6 +101,8 @@ class SrSyncCase(TransactionCase):
                 "timeout": 5,
                 "max_retries": 3,
                 "retry_backoff": 0.01,
+                # the test SR's stamps are one second apart: no overlap needed
+                "cursor_overlap": 0,
                 "mapping_ids": [
                     (
                         0,
@@ -175,18 +177,35 @@ class SrSyncCase(TransactionCase):
             .search(domain)
         )
 
-    def assert_br_equals_sr(self, kind="individual"):
+    def assert_br_equals_sr(self, kind="individual", links=False):
         """Every registrant of ``kind`` in the SR is in the BR, once, with the
-        SR's current values."""
-        self.env.invalidate_all()
-        br = {b.sr_id: b for b in self.beneficiaries(kind)}
-        sr = [r for r in self.sr.records.values() if r.kind == kind]
-        self.assertEqual(len(br), len(sr))
-        for rec in sr:
-            ben = br[rec.sr_id]
-            self.assertEqual(ben.region_code, rec.region_code, rec.sr_id)
-            self.assertEqual(ben.active, rec.active, rec.sr_id)
-            if kind == "individual":
-                self.assertEqual(ben.birth_date, rec.birth_date, rec.sr_id)
-            else:
-                self.assertAlmostEqual(ben.poverty_score, rec.poverty_score, 4)
+        SR's current values (and, with ``links``, its household link)."""
+        assert_br_equals_sr(self, self.env, self.sr, kind, links)
+
+
+def assert_br_equals_sr(case, env, sr, kind="individual", links=False):
+    env.invalidate_all()
+    prefix = "IND-%" if kind == "individual" else "GRP-%"
+    found = (
+        env["g2p.br.beneficiary"]
+        .with_context(active_test=False)
+        .search([("kind", "=", kind), ("sr_id", "=like", prefix)])
+    )
+    br = {b.sr_id: b for b in found}
+    expected = [r for r in sr.records.values() if r.kind == kind]
+    missing = sorted({r.sr_id for r in expected} - set(br))
+    case.assertFalse(missing, f"{len(missing)} SR registrants missing from the BR")
+    case.assertEqual(len(br), len(expected))
+    for rec in expected:
+        ben = br[rec.sr_id]
+        case.assertEqual(ben.region_code, rec.region_code, rec.sr_id)
+        case.assertEqual(ben.active, rec.active, rec.sr_id)
+        if kind == "individual":
+            case.assertEqual(ben.birth_date, rec.birth_date, rec.sr_id)
+            if links:
+                group = sr.records.get(rec.group_seq)
+                case.assertEqual(
+                    ben.group_id.sr_id or None, group and group.sr_id, rec.sr_id
+                )
+        else:
+            case.assertAlmostEqual(ben.poverty_score, rec.poverty_score, 4)

@@ -141,24 +141,29 @@ class TestConnection(SrSyncCase):
         with self.jobs() as trap:
             run = self.individuals._start_run("full")
             trap.enqueued_jobs.clear()  # the worker died with the job
-        stale = "UPDATE g2p_br_sr_pull_run SET write_date = now() - interval '1 hour'"
+        stale = (
+            "UPDATE g2p_br_sr_pull_run SET write_date = now() - interval '1 hour';"
+            "UPDATE g2p_br_sr_pull_page SET write_date = now() - interval '1 hour'"
+        )
+        self.env.flush_all()
         self.env.cr.execute(stale)
         self.env.invalidate_all()
         Connection = self.env["g2p.br.sr.connection"]
         with self.jobs() as trap:
             Connection._cron_enqueue_due_runs()
-            self.assertEqual(trap.jobs_count(), 1)
-        self.assertRecordValues(run, [{"state": "done", "fetched": 160}])
+            self.assertEqual(trap.jobs_count(), 2)  # the page, a progress job
+        self.assertRecordValues(run, [{"state": "done", "distinct_fetched": 160}])
         # a page interrupted too often is given up: the run ends
         with self.jobs() as trap:
             run = self.individuals._start_run("incremental")
             trap.enqueued_jobs.clear()
         run.page_ids.retries = 3
+        self.env.flush_all()
         self.env.cr.execute(stale)
         self.env.invalidate_all()
         with self.jobs() as trap:
             Connection._cron_enqueue_due_runs()
-            self.assertEqual(trap.jobs_count(), 0)
+            self.assertEqual(trap.jobs_count(), 1)  # a progress job ends it
         self.assertEqual(run.state, "failed")
         self.assertIn("given up", run.page_ids.error_message)
 

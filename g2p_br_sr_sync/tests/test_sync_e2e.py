@@ -11,7 +11,7 @@ from odoo.exceptions import UserError
 from odoo.tests.common import tagged
 from odoo.tools import mute_logger
 
-from ..models.g2p_br_sr_pull_page import G2pBrSrPullPage
+from ..models.g2p_br_beneficiary import G2pBrBeneficiary
 from ..services import dci_client
 from .common import GRAPHQL_GROUP_MAPPING, SimulatedCrash, SrSyncCase, dci_sr_server
 
@@ -57,12 +57,14 @@ class TestFullAndIncrementalPull(SrSyncCase):
                 [
                     {
                         "state": "done",
-                        "pages_total": total // 1000,
-                        "pages_done": total // 1000,
-                        "fetched": total,
+                        # main pages, one catch-up page, one check page
+                        "pages_total": total // 1000 + 2,
+                        "pages_done": total // 1000 + 2,
+                        "distinct_fetched": total,
+                        "sr_total": total,
+                        "missing": 0,
                         "created": total,
                         "updated": 0,
-                        "unchanged": 0,
                         "rejected": 0,
                     }
                 ],
@@ -120,14 +122,14 @@ class TestFullAndIncrementalPull(SrSyncCase):
             [
                 {
                     "state": "done",
-                    "fetched": changed + 5,
                     "created": 5,
                     "updated": changed,
-                    "unchanged": 0,
                     "archived": len(set(archived) - set(updated)) or 10,
                 }
             ],
         )
+        # the changes, and the record at the cursor (asked for with ge)
+        self.assertEqual(run.distinct_fetched, changed + 5 + 1)
         self.env.invalidate_all()
         self.assertEqual(ben_untouched.write_date, write_date)
         rewritten = self.beneficiaries().filtered(lambda b: b.sr_pull_run_id == run)
@@ -136,33 +138,40 @@ class TestFullAndIncrementalPull(SrSyncCase):
         # the new individuals are linked to their (existing) households
         new = self.beneficiaries().filtered(lambda b: b.sr_id in added)
         self.assertTrue(all(new.mapped("group_id")))
-        # again: the records changed within the cursor overlap (5 minutes) are
+        # again: the records at the cursor (and in its overlap, none here) are
         # fetched again, and not rewritten
         run2 = self.pull(self.individuals, "incremental")
         self.assertRecordValues(
-            run2, [{"state": "done", "fetched": 65, "unchanged": 65, "updated": 0}]
+            run2, [{"state": "done", "created": 0, "updated": 0, "missing": 0}]
         )
+        self.assertEqual(run2.unchanged, run2.fetched)
         # a full pull of an unchanged SR rewrites nothing
         run3 = self.pull(self.individuals, "full")
-        self.assertEqual((run3.fetched, run3.unchanged, run3.updated), (8005, 8005, 0))
+        self.assertEqual(
+            (run3.distinct_fetched, run3.created, run3.updated), (8005, 0, 0)
+        )
 
     def test_crash_mid_run_then_resume(self):
-        original = G2pBrSrPullPage._upsert
-        crashed = []
+        original = G2pBrBeneficiary._sr_upsert_page
+        calls, crashed = [], []
 
-        def upsert_then_crash(page, rows, mapper):
-            counters = original(page, rows, mapper)
-            if page.page_number in (3, 6) and page.page_number not in crashed:
-                crashed.append(page.page_number)
+        def upsert_then_crash(model, connection, run, rows, mapper):
+            counters = original(model, connection, run, rows, mapper)
+            calls.append(1)
+            if len(calls) in (3, 6):  # pages 3 and 6, the first time
+                crashed.append(len(calls))
                 raise SimulatedCrash()  # after the writes: they must roll back
             return counters
 
-        patch = mock.patch.object(G2pBrSrPullPage, "_upsert", upsert_then_crash)
+        patch = mock.patch.object(
+            G2pBrBeneficiary, "_sr_upsert_page", upsert_then_crash
+        )
         with patch, self.jobs(crash_ok=True):
             run = self.individuals._start_run("full")
         self.assertEqual(crashed, [3, 6])
         self.assertEqual(run.state, "running")
-        self.assertEqual(run.pages_done, 6)
+        # the run's counters are summed when a stage ends; the pages tell now
+        self.assertEqual(len(run.page_ids.filtered(lambda p: p.state == "done")), 6)
         self.assertEqual(
             run.page_ids.filtered(lambda p: p.state == "pending").mapped("page_number"),
             [3, 6],
@@ -187,7 +196,15 @@ class TestFullAndIncrementalPull(SrSyncCase):
         with self.jobs():
             run.action_resume()
         self.assertRecordValues(
-            run, [{"state": "done", "pages_done": 8, "fetched": 8000, "created": 8000}]
+            run,
+            [
+                {
+                    "state": "done",
+                    "pages_done": 10,
+                    "distinct_fetched": 8000,
+                    "created": 8000,
+                }
+            ],
         )
         self.assertEqual(self.individuals.cursor, run.cursor_candidate)
         self.env.cr.execute(
@@ -234,7 +251,7 @@ class TestFaults(SrSyncCase):
         with mock.patch.object(dci_client.time, "sleep", lambda s: None):
             run = self.pull(self.individuals)
         self.assertRecordValues(
-            run, [{"state": "done", "fetched": 800, "created": 800}]
+            run, [{"state": "done", "distinct_fetched": 800, "created": 800}]
         )
         self.assertEqual(self.sr_server.count_requests("search", "500"), 2)
         self.assertEqual(self.sr_server.count_requests("search", "429"), 1)
@@ -254,7 +271,9 @@ class TestFaults(SrSyncCase):
         self.assertFalse(self.individuals.cursor)  # not every page succeeded
         with self.jobs():
             run.action_resume()
-        self.assertEqual((run.state, run.fetched, failed.retries), ("done", 800, 2))
+        self.assertEqual(
+            (run.state, run.distinct_fetched, failed.retries), ("done", 800, 2)
+        )
         self.assertEqual(self.individuals.cursor, run.cursor_candidate)
         self.assert_br_equals_sr()
 
@@ -271,7 +290,7 @@ class TestFaults(SrSyncCase):
         self.assertIn("HTTP 400: filter not supported", run.page_ids.error_message)
         with self.jobs():
             run.action_resume()
-        self.assertEqual((run.state, run.fetched), ("done", 800))
+        self.assertEqual((run.state, run.distinct_fetched), ("done", 800))
 
     def test_malformed_json_fails_the_page(self):
         self.sr_server.faults.after_page[2] = lambda r: setattr(
@@ -289,9 +308,7 @@ class TestFaults(SrSyncCase):
         bad = {201, 202, 203, 350, 999}  # individuals, 3 kinds of damage
         self.sr_server.faults.bad_record_seqs = bad
         run = self.pull(self.individuals)
-        self.assertRecordValues(
-            run, [{"state": "done", "fetched": 800, "created": 795, "rejected": 5}]
-        )
+        self.assertRecordValues(run, [{"state": "done", "created": 795, "rejected": 5}])
         errors = run.error_ids
         self.assertEqual(len(errors), 5)
         expected_ids = {self.sr.records[s].sr_id for s in bad if s % 3 != 2}
@@ -334,7 +351,7 @@ class TestFaults(SrSyncCase):
         self.sr_server.token_ttl = 3600
         self.sr_server.faults.after_page[1] = lambda reg: self.sr_server.revoke_tokens()
         run = self.pull(self.individuals)
-        self.assertEqual((run.state, run.fetched), ("done", 800))
+        self.assertEqual((run.state, run.distinct_fetched), ("done", 800))
         self.assertEqual(self.sr_server.count_requests("search", "401"), 1)
         self.assertEqual(self.sr_server.count_requests("token"), 4)
         # credentials refused: the page fails and says why
@@ -357,13 +374,21 @@ class TestFaults(SrSyncCase):
         )
         run = self.pull(connection)
         self.assertRecordValues(
-            run, [{"state": "done", "pages_total": 7, "fetched": 200, "created": 200}]
+            run,
+            [
+                {
+                    "state": "done",
+                    "pages_total": 9,
+                    "distinct_fetched": 200,
+                    "created": 200,
+                }
+            ],
         )
         self.assert_br_equals_sr("group")
         self.sr.update(7, kind="group")
         self.sr.deactivate(2, kind="group")
         run = self.pull(connection, "incremental")
-        self.assertEqual((run.fetched, run.archived), (9, 2))
+        self.assertEqual((run.state, run.archived), ("done", 2))
         self.assert_br_equals_sr("group")
 
     def test_server_module_is_importable_alone(self):

@@ -1,0 +1,71 @@
+from odoo import _, api, fields, models
+
+
+class G2pBrMembershipLifecycleWizard(models.TransientModel):
+    """Pause, resume or exit one member or a selection, with a note (and a
+    reason from the list to exit)."""
+
+    _name = "g2p.br.membership.lifecycle.wizard"
+    _description = "Pause, Resume or Exit Members"
+
+    action = fields.Selection(
+        [("pause", "Pause"), ("resume", "Resume"), ("exit", "Exit")],
+        required=True,
+        default="pause",
+    )
+    membership_ids = fields.Many2many(
+        "g2p.br.program.membership",
+        "g2p_br_lifecycle_wizard_membership_rel",
+        "wizard_id",
+        "membership_id",
+        string="Members",
+    )
+    exit_reason_id = fields.Many2one("g2p.br.exit.reason", string="Reason")
+    note_required = fields.Boolean(related="exit_reason_id.note_required")
+    note = fields.Text()
+    applicable_count = fields.Integer(compute="_compute_preview")
+    skipped_count = fields.Integer(compute="_compute_preview")
+    message = fields.Char(compute="_compute_preview")
+
+    @api.model
+    def default_get(self, fields_list):
+        values = super().default_get(fields_list)
+        context = self.env.context
+        if (
+            context.get("active_model") == "g2p.br.program.membership"
+            and "membership_ids" in fields_list
+            and not values.get("membership_ids")
+        ):
+            ids = context.get("active_ids") or [context.get("active_id")]
+            values["membership_ids"] = [fields.Command.set([i for i in ids if i])]
+        return values
+
+    @api.depends("action", "membership_ids")
+    def _compute_preview(self):
+        labels = {
+            "pause": _("paused"),
+            "resume": _("resumed"),
+            "exit": _("exited from their program"),
+        }
+        for wizard in self:
+            applicable = wizard.membership_ids._lifecycle_applicable(wizard.action)
+            wizard.applicable_count = len(applicable)
+            wizard.skipped_count = len(wizard.membership_ids) - len(applicable)
+            message = _(
+                "%(n)s member(s) will be %(what)s.",
+                n=len(applicable),
+                what=labels[wizard.action],
+            )
+            if wizard.skipped_count:
+                message += " " + _(
+                    "%s selected member(s) are in another state and stay as they are.",
+                    wizard.skipped_count,
+                )
+            wizard.message = message
+
+    def action_confirm(self):
+        self.ensure_one()
+        self.membership_ids.apply_lifecycle(
+            self.action, reason=self.exit_reason_id, note=self.note
+        )
+        return {"type": "ir.actions.act_window_close"}
