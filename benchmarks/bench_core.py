@@ -773,10 +773,11 @@ OPERATIONS = {
 
 def analyze(cr):
     """Fresh planner statistics before an operation, so that ours, the floor
-    and the job path start from the same ones: right after a bulk step the
-    tables' statistics are stale until autovacuum's next pass, and the first
-    statement that runs on them may get a far worse plan (seen: create
-    disbursements 240-330 s instead of 16-31 s at 100,000 on both cores)."""
+    and the job path start from the same ones. It does not prevent the plan an
+    empty table gets (a nested-loop anti-join over a sequential scan of the
+    table the same INSERT grows, see results/empty-table-plan-100000.txt):
+    the inline figures escape it because the rolled-back floor left pages in
+    the table, the job path on its twin database does not."""
     tables = [
         t
         for t in (
