@@ -9,7 +9,10 @@ concurrent requests for ``--duration`` seconds per scenario:
 
 - ``health``: ``GET /web/health`` (the floor: Odoo's routing, no database);
 - ``enrollments``: ``GET /api/br/v1/beneficiaries/NATIONAL_ID/<id>/enrollments``;
-- ``entitlements``: ``GET /api/br/v1/beneficiaries/NATIONAL_ID/<id>/entitlements``
+- ``entitlements``: ``GET /api/br/v1/beneficiaries/NATIONAL_ID/<id>/entitlements``;
+- ``fastapi_floor`` (with ``--scenarios``): ``GET /api/br/v1/programs`` with a
+  malformed key, answered 401 before any query: the cost of Odoo's dispatch
+  plus the OCA ``fastapi`` stack (ASGI bridge, app, middleware) alone
 
 for random enrolled beneficiaries, and reports median and p99 latency and
 requests/s to ``benchmarks/results/api-<size>.json`` (``api-<size>-c<n>.json``
@@ -26,6 +29,7 @@ import configparser
 import http.client
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -116,6 +120,7 @@ program = env["g2p.br.program"].create({{
     "code": "BENCH", "name": "Benchmark program", "target_type": "individual",
     "benefit_kind": "cash", "base_amount": 25.0, "cycle_frequency": "monthly",
     "eligibility_domain": "[]", "rule_matches_all_confirmed": True,
+    # one (system) user generates and approves the benchmark's cycles
     "four_eyes": False,
 }})
 program.action_activate()
@@ -202,6 +207,13 @@ def start_server(db, addons_path, port, workers):
         db, addons_path, f"--http-port={port}", f"--workers={workers}",
         "--max-cron-threads=0", f"--db-filter=^{db}$",
     )  # fmt: skip
+    # the prefork server spawns its websocket (gevent) process as
+    # [python, sys.argv[0], "gevent", ...]: with "python -m odoo", sys.argv[0]
+    # is odoo/__main__.py, which cannot run as a script: the process died and
+    # was respawned over and over, eating the CPU the benchmark measures
+    script = shutil.which("odoo", path=os.path.dirname(sys.executable))
+    if workers and script:
+        cmd = [sys.executable, script, *cmd[3:]]
     print("+", " ".join(cmd), flush=True)
     log = open(RESULTS / f"api-bench-server-{db}.log.tmp", "w")  # noqa: SIM115
     server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
@@ -298,11 +310,14 @@ def status_worker(config):
                 if not batches:
                     break
                 batch = batches.pop()
+            # now: a status may be neither before the disbursement was created
+            # nor in the future (the API refuses both)
+            status_time = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: UP017
             body = json.dumps(
                 {
                     "items": [
                         {"reference": ref, "status": "paid",
-                         "status_time": "2026-11-25T10:00:00Z"}
+                         "status_time": status_time}
                         for ref in batch
                     ]
                 }
@@ -430,6 +445,7 @@ def main():
         api = f"/api/br/v1/beneficiaries/{ID_TYPE}/{{id}}"
         scenarios = {
             "health": "/web/health",
+            "fastapi_floor": "/api/br/v1/programs",
             "enrollments": api + "/enrollments",
             "entitlements": api + "/entitlements",
         }
@@ -440,7 +456,10 @@ def main():
         scans_before = seq_scans(db)
         for name in args.scenarios.split(","):
             path = scenarios[name]
-            results[name] = run_load(dict(base, path=path))
+            config = dict(base, path=path)
+            if name == "fastapi_floor":
+                config["key"] = "malformed"  # 401 before any query
+            results[name] = run_load(config)
             print(name, json.dumps(results[name]), flush=True)
         # lookups must use indexes only: count the sequential scans they made
         lookup_seq_scans = {
@@ -479,7 +498,7 @@ def main():
     failed = {
         name: result["statuses"]
         for name, result in results.items()
-        if set(result["statuses"]) != {"200"}
+        if set(result["statuses"]) != ({"401"} if name == "fastapi_floor" else {"200"})
     }
     if failed:
         # do not overwrite a valid report with one of failing requests

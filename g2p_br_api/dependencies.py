@@ -9,13 +9,16 @@ and it saves a hop to a worker thread per dependency.
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from odoo.api import Environment
 
 from odoo.addons.fastapi.dependencies import odoo_env
+
+from .context import API_REQUEST, ApiRequest
+from .error_handlers import ApiError
 
 bearer_scheme = HTTPBearer(
     auto_error=False,
@@ -36,13 +39,12 @@ class ApiClient:
 
     id: int
     user_id: int
+    company_ids: tuple = ()
 
 
-def _unauthorized(detail):
-    return HTTPException(
-        status_code=status.HTTP_401_UNAUTHORIZED,
-        detail=detail,
-        headers={"WWW-Authenticate": 'Bearer realm="br-api"'},
+def _unauthorized(code, message):
+    return ApiError(
+        401, code, message, headers={"WWW-Authenticate": 'Bearer realm="br-api"'}
     )
 
 
@@ -60,24 +62,35 @@ async def authenticated_client(
     """
     key = bearer.credentials if bearer else api_key
     if not key:
-        raise _unauthorized("Missing API key")
+        raise _unauthorized("missing_api_key", "Missing API key")
     found = env["g2p.br.api.client"]._authenticate_key(key.strip())
     if not found:
-        raise _unauthorized("Invalid, expired or revoked API key")
+        raise _unauthorized("invalid_api_key", "Invalid, expired or revoked API key")
     client = ApiClient(*found)
     request.state.br_api_client = client
     return client
 
 
 async def authenticated_env(
+    request: Request,
     env: Annotated[Environment, Depends(odoo_env)],
     client: Annotated[ApiClient, Depends(authenticated_client)],
 ) -> Environment:
-    """The environment of the client's user: its groups and record rules apply."""
-    user_env = env(user=client.user_id)
+    """The environment of the client's user: its groups and record rules apply.
+    Built from the cached key entry: no query (the user's groups and rules
+    are in Odoo's own caches).
+
+    Also marks the request as an API request of this client (``API_REQUEST``,
+    for the read audit trail)."""
+    route = request.scope.get("route")
+    API_REQUEST.set(
+        ApiRequest(
+            client.id, client.user_id, getattr(route, "path", None) or request.url.path
+        )
+    )
     context = dict(env.context, br_api_client_id=client.id)
-    context["allowed_company_ids"] = user_env.user.company_ids.ids
-    return user_env(context=context)
+    context["allowed_company_ids"] = list(client.company_ids)
+    return env(user=client.user_id, context=context)
 
 
 def _declared_query_params(dependant, names):

@@ -12,6 +12,7 @@ from ..utils import (
     create_immutable_link_function,
     guard_create,
     guard_write,
+    in_workflow,
     workflow,
 )
 from .bulk_operation_mixin import BUSY_FIELDS
@@ -143,6 +144,9 @@ class G2pBrCycle(models.Model):
 
     def write(self, vals):
         guard_write(self, vals)
+        if not in_workflow(self):
+            # approvers write a cycle through Approve and Reject only
+            check_group(self.env, MANAGER_GROUP, _("Editing a cycle"))
         if "state" in vals:
             self._check_transition(vals["state"])
             # the cancel trigger reads the disbursements

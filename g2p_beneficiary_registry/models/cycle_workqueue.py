@@ -95,7 +95,7 @@ class G2pBrCycle(models.Model):
         self._close_approval_activities(_("Approved by %s.", self.env.user.name))
         return result
 
-    def action_reject_entitlements(self, reason):
+    def action_reject_entitlements(self, reason=None):
         result = super().action_reject_entitlements(reason)
         self._close_approval_activities(
             _(

@@ -90,12 +90,14 @@ REFRESH_TOTALS_SQL = """
 # A live (pending, sent or paid) disbursement only under an approved entitlement
 # (or one that expired while it was in flight).
 LIVE_UNDER_APPROVED_SQL = """
-    IF EXISTS (
-        SELECT 1 FROM new_rows d
-          JOIN g2p_br_entitlement e ON e.id = d.entitlement_id
-         WHERE d.status IN ('pending', 'sent', 'paid')
-           AND e.state NOT IN ({states}))
-    THEN
+    EXECUTE $q$
+        SELECT EXISTS (
+            SELECT 1 FROM new_rows d
+              JOIN g2p_br_entitlement e ON e.id = d.entitlement_id
+             WHERE d.status IN ('pending', 'sent', 'paid')
+               AND e.state NOT IN ({states}))
+    $q$ INTO refused;
+    IF refused THEN
         RAISE EXCEPTION 'g2p_br: a live disbursement needs an approved entitlement'
             USING ERRCODE = 'integrity_constraint_violation';
     END IF;
@@ -103,12 +105,16 @@ LIVE_UNDER_APPROVED_SQL = """
 
 
 def _disbursement_triggers():
+    # EXECUTE: each statement is planned for the rows it got (a cached plan
+    # made for one row would join a million rows the same way)
     def function(name, ids, check=""):
         return f"""
 CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    refused boolean;
 BEGIN
     {check}
-    {REFRESH_TOTALS_SQL.format(ids=ids)};
+    EXECUTE $q$ {REFRESH_TOTALS_SQL.format(ids=ids)} $q$;
     RETURN NULL;
 END $$;
 """
@@ -193,6 +199,8 @@ class G2pBrDisbursement(models.Model):
         "program_id",
         "cycle_id",
         "company_id",
+        "benefit_kind",
+        "currency_id",
     )
 
     entitlement_id = fields.Many2one(
@@ -311,11 +319,14 @@ class G2pBrDisbursement(models.Model):
             check_group(self.env, MANAGER_GROUP, _("Editing a disbursement"))
         if "status" in vals:
             self._check_transition(vals["status"])
-        if {"amount", "quantity", "reference"} & set(vals) and self.filtered(
+        if {"amount", "quantity", "reference", "channel"} & set(vals) and self.filtered(
             lambda d: d.status != "pending"
         ):
             raise UserError(
-                _("Only a pending disbursement can change its amount or reference.")
+                _(
+                    "Only a pending disbursement can change its amount, reference or "
+                    "channel."
+                )
             )
         self.env["g2p.br.entitlement"].flush_model()
         with self._over_disbursement_refused():

@@ -59,17 +59,22 @@ CREATE TRIGGER g2p_br_entitlement_immutable BEFORE UPDATE ON g2p_br_entitlement
 
 CREATE OR REPLACE FUNCTION g2p_br_entitlement_after_insert() RETURNS trigger
 LANGUAGE plpgsql AS $$
+DECLARE
+    refused boolean;
 BEGIN
-    IF EXISTS (
-        SELECT 1 FROM new_rows n
-          JOIN g2p_br_cycle c ON c.id = n.cycle_id
-         WHERE (n.program_id IS NOT NULL AND n.program_id <> c.program_id)
-            OR NOT EXISTS (
-                SELECT 1 FROM g2p_br_program_membership m
-                 WHERE m.program_id = c.program_id
-                   AND m.beneficiary_id = n.beneficiary_id
-                   AND m.state = 'enrolled'))
-    THEN
+    -- EXECUTE: planned for the rows this statement inserted
+    EXECUTE $q$
+        SELECT EXISTS (
+            SELECT 1 FROM new_rows n
+              JOIN g2p_br_cycle c ON c.id = n.cycle_id
+             WHERE (n.program_id IS NOT NULL AND n.program_id <> c.program_id)
+                OR NOT EXISTS (
+                    SELECT 1 FROM g2p_br_program_membership m
+                     WHERE m.program_id = c.program_id
+                       AND m.beneficiary_id = n.beneficiary_id
+                       AND m.state = 'enrolled'))
+    $q$ INTO refused;
+    IF refused THEN
         RAISE EXCEPTION 'g2p_br: an entitlement needs an enrolled membership in its '
             'own program' USING ERRCODE = 'integrity_constraint_violation';
     END IF;
@@ -99,6 +104,16 @@ CREATE TRIGGER g2p_br_entitlement_leaves_approved AFTER UPDATE ON g2p_br_entitle
     EXECUTE FUNCTION g2p_br_entitlement_leaves_approved();
 """
 
+# What the approver decides on: frozen once the entitlement is submitted.
+DECIDED_FIELDS = (
+    "amount",
+    "quantity",
+    "benefit_kind",
+    "currency_id",
+    "item_id",
+    "valid_from",
+    "valid_until",
+)
 TOTAL_FIELDS = ["disbursed_total", "live_total", "remaining", "disbursement_status"]
 
 
@@ -288,18 +303,23 @@ class G2pBrEntitlement(models.Model):
             self._check_transition(vals["state"])
             if vals["state"] not in ("approved", "expired"):
                 self._check_no_live_disbursement()
-        if {"amount", "quantity", "benefit_kind"} & set(vals) and self.filtered(
+        if set(DECIDED_FIELDS) & set(vals) and self.filtered(
             lambda e: e.state != "draft"
         ):
             # Once submitted, the value is what the approver decides on: an
             # edit by the approver would bypass four-eyes approval.
-            raise UserError(_("Only a draft entitlement can change its value."))
+            raise UserError(
+                _(
+                    "Only a draft entitlement can change its value, item, currency "
+                    "or validity: the approver decides on them."
+                )
+            )
         if not in_workflow(self):
             check_group(self.env, MANAGER_GROUP, _("Editing an entitlement"))
         # the state trigger reads the disbursements
         self.env["g2p.br.disbursement"].flush_model()
         res = super().write(vals)
-        if {"amount", "quantity", "benefit_kind"} & set(vals):
+        if set(DECIDED_FIELDS) & set(vals):
             self._invalidate_totals()
         return res
 

@@ -76,7 +76,8 @@ def _history_trigger(table, kind, state, event, own_reason, extra_ids=""):
     return f"""
 CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    {insert};
+    -- EXECUTE: planned for the rows of this statement, not a cached plan
+    EXECUTE $q$ {insert} $q$;
     RETURN NULL;
 END $$;
 DROP TRIGGER IF EXISTS {name} ON {table};

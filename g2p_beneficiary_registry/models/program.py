@@ -39,6 +39,15 @@ RULE_IDENTIFIER_PATHS = {"type_id.code"}
 # Seconds a count of the eligibility rule may take on a form before it gives up.
 RULE_COUNT_TIMEOUT_PARAM = "g2p_beneficiary_registry.rule_count_timeout"
 
+# What a program's records were made for: fixed once the program is activated.
+STRUCTURE_FIELDS = (
+    "target_type",
+    "benefit_kind",
+    "company_id",
+    "currency_id",
+    "item_id",
+)
+
 FREQUENCY_DELTAS = {
     "monthly": relativedelta(months=1),
     "quarterly": relativedelta(months=3),
@@ -203,6 +212,7 @@ class G2pBrProgram(models.Model):
             self._check_state_transition(vals["state"])
         if "four_eyes" in vals:
             self._check_four_eyes_change(vals["four_eyes"])
+        self._check_structure_change(vals)
         return super().write(vals)
 
     # ------------------------------------------------------------------
@@ -261,6 +271,24 @@ class G2pBrProgram(models.Model):
         for program in self:
             if program.state != "active":
                 raise UserError(_("Program %s is not active.", program.name))
+
+    def _check_structure_change(self, vals):
+        """What a program's memberships, cycles and entitlements were made for
+        (its target, benefit, company, currency and item) does not change once
+        the program has been activated."""
+        for name in set(STRUCTURE_FIELDS) & set(vals):
+            field = self._fields[name]
+            new = field.convert_to_cache(vals[name], self)
+            for program in self.filtered(lambda p: p.state != "draft"):
+                if field.convert_to_cache(program[name], program) != new:
+                    raise UserError(
+                        _(
+                            "%(field)s of program %(name)s cannot change once it has "
+                            "been activated: create a new program.",
+                            field=field.get_description(self.env)["string"],
+                            name=program.name,
+                        )
+                    )
 
     def _check_four_eyes_change(self, four_eyes):
         """Four-eyes approval is changed by an administrator only, and never

@@ -94,9 +94,39 @@ class G2pBrProgramMembership(models.Model):
                 FOR EACH ROW WHEN (OLD.program_id IS DISTINCT FROM NEW.program_id
                     OR OLD.beneficiary_id IS DISTINCT FROM NEW.beneficiary_id)
                 EXECUTE FUNCTION g2p_br_immutable_link('program or beneficiary');
+
+            CREATE OR REPLACE FUNCTION g2p_br_membership_before_delete()
+            RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF EXISTS (SELECT 1 FROM g2p_br_entitlement e
+                             JOIN g2p_br_cycle c ON c.id = e.cycle_id
+                            WHERE c.program_id = OLD.program_id
+                              AND e.beneficiary_id = OLD.beneficiary_id) THEN
+                    RAISE EXCEPTION 'g2p_br: membership % has entitlements, it '
+                        'cannot be deleted', OLD.id
+                        USING ERRCODE = 'integrity_constraint_violation';
+                END IF;
+                RETURN OLD;
+            END $$;
+            DROP TRIGGER IF EXISTS g2p_br_membership_before_delete
+                ON g2p_br_program_membership;
+            CREATE TRIGGER g2p_br_membership_before_delete
+                BEFORE DELETE ON g2p_br_program_membership
+                FOR EACH ROW EXECUTE FUNCTION g2p_br_membership_before_delete();
             """
             )
         )
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_only_drafts(self):
+        # PostgreSQL refuses it too (g2p_br_membership_before_delete)
+        if self.filtered(lambda m: m.state != "draft"):
+            raise UserError(
+                _(
+                    "Only a draft membership can be deleted; a member leaves a "
+                    "program through Exit."
+                )
+            )
 
     @api.model_create_multi
     def create(self, vals_list):

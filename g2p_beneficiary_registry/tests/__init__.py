@@ -9,6 +9,9 @@ from . import test_program
 from . import test_queries
 from . import test_security
 from . import test_tours
+from . import test_rpc_matrix
+from . import test_rpc_attacks
+from . import test_rpc_history
 from . import test_managers_day
 from . import test_papers
 from . import test_integrity

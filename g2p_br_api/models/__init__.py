@@ -4,7 +4,10 @@ from . import (
     g2p_br_api_client,
     g2p_br_api_client_key_show,
     g2p_br_api_demo,
+    g2p_br_api_read_log,
     g2p_br_api_service,
 )
 from . import res_lang
+from . import res_users
 from . import ir_http
+from . import feed_indexes

@@ -5,8 +5,57 @@ from starlette.middleware import Middleware
 
 from odoo import api, fields, models
 
+from odoo.addons.fastapi.fastapi_dispatcher import FastApiDispatcher
+from odoo.addons.fastapi.pools import fastapi_app_pool
+
 from ..dependencies import forbid_unknown_query_params
-from ..error_handlers import ClientErrorMiddleware
+from ..error_handlers import STATUS_CODES, ClientErrorMiddleware, error_body
+
+# root paths of the endpoints serving this app (filled when their app is built)
+BR_API_ROOT_PATHS = set()
+_super_handle_error = FastApiDispatcher.handle_error
+
+
+def _handle_error(self, exc):
+    """The errors ``odoo.addons.fastapi``'s dispatcher answers itself (500,
+    and Odoo's ``AccessError``/``MissingError``/``UserError`` raised inside a
+    request), in the API's error shape for the BR API's paths."""
+    response = _super_handle_error(self, exc)
+    path = self.request.httprequest.path
+    if not any(path.startswith(root + "/") for root in BR_API_ROOT_PATHS):
+        return response
+    status = response.status_code
+    message = "Internal Server Error" if status >= 500 else "Request refused"
+    args = getattr(exc, "args", None)
+    if status == 400 and args and isinstance(args[0], str):
+        # a UserError: its message is meant for the user
+        message = args[0]
+    return self.request.make_json_response(
+        error_body(STATUS_CODES.get(status, "error"), message),
+        status=status,
+        headers=getattr(exc, "headers", None),
+    )
+
+
+FastApiDispatcher.handle_error = _handle_error
+
+_super_pool_get_app = type(fastapi_app_pool).get_app
+
+
+def _pool_get_app(self, env, root_path):
+    """``odoo.addons.fastapi``'s dispatcher asks its app pool for the app of
+    the *request path* (``/api/br/v1/beneficiaries/NID/123/enrollments``), so
+    the pool built and kept a new FastAPI app (about 100 ms, and memory kept
+    forever) for every distinct URL, i.e. for nearly every lookup. Key the pool
+    by the endpoint's root path instead: one app per endpoint and worker."""
+    endpoints = env["fastapi.endpoint"].sudo()
+    root = endpoints._find_first_matching_url_path(
+        endpoints._get_id_by_root_path_map().keys(), root_path
+    )
+    return _super_pool_get_app(self, env, root or root_path)
+
+
+type(fastapi_app_pool).get_app = _pool_get_app
 
 API_DESCRIPTION = """
 Read access to the Beneficiary Registry (enrollments, entitlements,
@@ -27,6 +76,15 @@ class FastapiEndpoint(models.Model):
     )
 
     @api.model
+    def _get_id_for_path(self, path):
+        """Not cached per request path (upstream caches it per path: one entry
+        per URL looked up, evicting Odoo's other cached values): the map of
+        root paths is cached, matching a path against it is cheap."""
+        id_by_path = self._get_id_by_root_path_map()
+        root_path = self._find_first_matching_url_path(id_by_path.keys(), path)
+        return id_by_path.get(root_path)
+
+    @api.model
     def get_app(self, path):
         """Also answer JSON, without an error log, for the paths the mount of
         the app does not match (e.g. with a newline): the wrapper app
@@ -40,6 +98,7 @@ class FastapiEndpoint(models.Model):
     def _get_app(self):
         app = super()._get_app()
         if self.app == "g2p_br_api":
+            BR_API_ROOT_PATHS.add(self.root_path)
             # as when served (odoo.addons.fastapi clears them): client errors
             # reach ClientErrorMiddleware, in test clients too
             app.exception_handlers = {}

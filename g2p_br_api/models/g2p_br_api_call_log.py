@@ -1,8 +1,11 @@
 import logging
 
 from odoo import api, fields, models
+from odoo.tools import SQL
 
 _logger = logging.getLogger(__name__)
+
+DEFAULT_RETENTION_DAYS = 365
 
 
 class G2pBrApiCallLog(models.Model):
@@ -50,3 +53,43 @@ class G2pBrApiCallLog(models.Model):
         client and user taken from the request, not from the caller's input.
         """
         return self.sudo().create(vals).id
+
+    @api.model
+    def _cron_purge_logs(self, batch_size=50_000):
+        """Delete the API's call log and read log rows older than their
+        retention (system parameters ``g2p_br_api.call_log_retention_days`` and
+        ``g2p_br_api.read_log_retention_days``, in days, default 365; 0 keeps
+        them forever), in batches."""
+        params = self.env["ir.config_parameter"].sudo()
+        deleted = {}
+        for table, column, key in (
+            ("g2p_br_api_call_log", "call_time", "g2p_br_api.call_log_retention_days"),
+            ("g2p_br_api_read_log", "read_time", "g2p_br_api.read_log_retention_days"),
+        ):
+            try:
+                days = int(params.get_param(key, DEFAULT_RETENTION_DAYS))
+            except ValueError:
+                _logger.warning("Ignoring %s: not a number of days", key)
+                continue
+            if days <= 0:
+                continue
+            deleted[table] = 0
+            while True:
+                self.env.cr.execute(
+                    SQL(
+                        "DELETE FROM %(table)s WHERE id IN ("
+                        "SELECT id FROM %(table)s WHERE %(column)s < "
+                        "(now() AT TIME ZONE 'UTC') - make_interval(days => %(days)s) "
+                        "LIMIT %(limit)s)",
+                        table=SQL.identifier(table),
+                        column=SQL.identifier(column),
+                        days=days,
+                        limit=batch_size,
+                    )
+                )
+                deleted[table] += self.env.cr.rowcount
+                if self.env.cr.rowcount < batch_size:
+                    break
+        self.env.invalidate_all()
+        _logger.info("BR API logs purged: %s", deleted)
+        return deleted

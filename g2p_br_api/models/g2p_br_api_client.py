@@ -3,13 +3,14 @@ import hmac
 import logging
 import re
 import secrets
+import time
 from datetime import timedelta
 
 from psycopg2 import errors
 
-from odoo import _, api, fields, models
+from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError
-from odoo.tools import mute_logger
+from odoo.tools import SQL, mute_logger
 
 _logger = logging.getLogger(__name__)
 
@@ -23,6 +24,25 @@ KEY_PATTERN = re.compile(r"^brk_([0-9a-f]{8})_([A-Za-z0-9_-]{16,128})$")
 # ``last_used_at`` is only written when older than this, so that concurrent
 # requests of one client do not all update (and lock) the same row.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+LAST_USED_RESOLUTION_SECONDS = LAST_USED_RESOLUTION.total_seconds()
+# when each client's last use was last recorded by this worker
+_LAST_TOUCH = {}
+# a cached key entry is reread at least this often (see _key_entry)
+KEY_CACHE_SECONDS = 60
+# fields whose change may refuse a key the cache still accepts
+KEY_FIELDS = {
+    "active",
+    "revoked",
+    "expires_at",
+    "key_prefix",
+    "key_salt",
+    "key_hash",
+    "user_id",
+}
+
+
+class _UnknownKey(LookupError):
+    """No usable client for a key prefix."""
 
 
 def _hash_secret(salt, secret):
@@ -118,40 +138,90 @@ class G2pBrApiClient(models.Model):
         return f"brk_{prefix}_{secret}"
 
     @api.model
-    def _authenticate_key(self, key):
-        """Return ``(client_id, user_id)`` for a usable ``key``, else ``None``.
+    @tools.ormcache("prefix", "period")
+    def _key_entry(self, prefix, period):
+        """What authenticating a key of this prefix needs, in one query:
+        ``(client_id, user_id, key_hash, key_salt, expires_at, company_ids)``
+        of an active, unrevoked client with a key and an active user; raises
+        ``_UnknownKey`` otherwise (an exception is not cached).
 
-        Runs with superuser rights on purpose, like ``fastapi_auth_api_key``
-        does: the caller is not authenticated yet, and key hashes are readable
-        by system administrators only.  Nothing else is done with those rights:
-        the request itself then runs as the client's ``user_id``.
+        Cached per worker (Odoo's ormcache) for at most ``KEY_CACHE_SECONDS``
+        (``period`` changes with the clock). Any change that may refuse the key
+        (revocation, rotation, archiving, expiry date, the user's archiving or
+        companies) clears the cache at once in this worker, and in the other
+        workers at their next request (Odoo's registry cache signaling).
+        Expiry itself is checked on every request against the cached date.
+        SQL on purpose: the key hashes are readable by system administrators
+        only, and this runs before the caller is known.
+        """
+        # changes of this transaction (none in a request: no query then)
+        self.flush_model()
+        self.env["res.users"].flush_model(["active", "company_ids"])
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT c.id, c.user_id, c.key_hash, c.key_salt, c.expires_at,
+                       ARRAY(SELECT r.cid FROM res_company_users_rel r
+                              WHERE r.user_id = c.user_id ORDER BY r.cid)
+                  FROM g2p_br_api_client c
+                  JOIN res_users u ON u.id = c.user_id AND u.active
+                 WHERE c.key_prefix = %s AND c.active
+                   AND NOT COALESCE(c.revoked, FALSE) AND c.key_hash IS NOT NULL
+                """,
+                prefix,
+            )
+        )
+        row = self.env.cr.fetchone()
+        if not row:
+            # not cached: random prefixes must not fill (and evict) Odoo's cache
+            raise _UnknownKey(prefix)
+        return (*row[:5], tuple(row[5]))
+
+    @api.model
+    def _authenticate_key(self, key):
+        """Return ``(client_id, user_id, company_ids)`` for a usable ``key``,
+        else ``None``. No query on a warm cache (see ``_key_entry``).
+
+        Key hashes are read without access rights on purpose, like
+        ``fastapi_auth_api_key`` does: the caller is not authenticated yet.
+        Nothing else is done with those rights: the request itself then runs
+        as the client's ``user_id``.
         """
         match = KEY_PATTERN.match(key or "")
         if not match:
             return None
         prefix, secret = match.groups()
-        client = (
-            self.sudo()
-            .with_context(active_test=True)
-            .search([("key_prefix", "=", prefix)], limit=1)
-        )
-        if (
-            not client
-            or client.revoked
-            or not client.key_hash
-            or not hmac.compare_digest(
-                client.key_hash, _hash_secret(client.key_salt, secret)
-            )
-        ):
+        try:
+            entry = self._key_entry(prefix, int(time.time() // KEY_CACHE_SECONDS))
+        except _UnknownKey:
+            return None
+        client_id, user_id, key_hash, salt, expires_at, company_ids = entry
+        if not hmac.compare_digest(key_hash, _hash_secret(salt, secret)):
             return None
         now = fields.Datetime.now()
-        if client.expires_at and client.expires_at <= now:
+        if expires_at and expires_at <= now:
             return None
-        if not client.user_id.active:
-            return None
-        if not client.last_used_at or client.last_used_at < now - LAST_USED_RESOLUTION:
-            client._touch_last_used(now)
-        return client.id, client.user_id.id
+        last = _LAST_TOUCH.get(client_id)
+        if last is None or time.monotonic() - last > LAST_USED_RESOLUTION_SECONDS:
+            _LAST_TOUCH[client_id] = time.monotonic()
+            self.browse(client_id)._touch_last_used(now)
+        return client_id, user_id, company_ids
+
+    @api.model
+    def _clear_key_cache(self):
+        """Refuse at once, in every worker, keys the cache may still accept."""
+        self.env.registry.clear_cache()
+
+    def write(self, vals):
+        result = super().write(vals)
+        if KEY_FIELDS.intersection(vals):
+            self._clear_key_cache()
+        return result
+
+    def unlink(self):
+        result = super().unlink()
+        self._clear_key_cache()
+        return result
 
     def _touch_last_used(self, now):
         """Record the use of the key, unless a concurrent request of the same

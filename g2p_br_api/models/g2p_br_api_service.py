@@ -12,8 +12,10 @@ import uuid
 from collections import Counter
 from datetime import UTC, datetime
 
-from odoo import api, models
-from odoo.tools import html2plaintext
+from odoo import _, api, models
+from odoo.tools import SQL, html2plaintext
+
+from ..schemas import encode_cursor
 
 DISBURSEMENT_WRITER_GROUP = "g2p_br_api.group_br_api_disbursement_writer"
 DCI_SENDER_ID = "beneficiary-registry"
@@ -25,6 +27,15 @@ DCI_PROGRAMME_KEYS = (
     "programme_code",
 )
 DCI_PERSON_TYPE_KEYS = ("person_identifier_type", "identifier_type", "type")
+# membership state -> DCI EnrollmentStatus (src/extensions/ibr/EnrollmentStatus.yaml);
+# draft and not_eligible memberships are no enrolment and are not listed
+DCI_ENROLMENT_STATUS = {
+    "enrolled": "Active",
+    "paused": "Suspended",
+    "exited": "Graduated",
+}
+# an exit with one of these reasons is reported Deceased
+DCI_DECEASED_REASONS = {"deceased", "death", "died"}
 
 
 def _none(value):
@@ -54,7 +65,157 @@ class G2pBrApiService(models.AbstractModel):
     # ------------------------------------------------------------------
     @api.model
     def _find_beneficiary(self, id_type, id_value):
-        return self.env["g2p.br.beneficiary"].find_by_identifier(id_type, id_value)
+        """The beneficiary known by this identifier, if the user may see it, in
+        two queries (the core's ``find_by_identifier`` takes three: identifier,
+        its beneficiary, the beneficiary's record rules)."""
+        Beneficiary = self.env["g2p.br.beneficiary"]
+        if not id_type or not id_value:
+            return Beneficiary
+        if id_type == "sr":
+            column, query = "id", Beneficiary._search([("sr_id", "=", id_value)])
+        else:
+            Identifier = self.env["g2p.br.beneficiary.identifier"]
+            column = "beneficiary_id"
+            query = Identifier._search(
+                [("type_id.code", "=", id_type), ("value", "=", id_value)]
+            )
+        self.env.cr.execute(query.select(SQL.identifier(query.table, column)))
+        row = self.env.cr.fetchone()
+        if not row:
+            return Beneficiary
+        # the record rules on the beneficiary decide, on a known id: one
+        # query, planned from the primary key (a single query joining the
+        # identifier and the rules was planned badly at 100,000 rows)
+        return Beneficiary.search([("id", "=", row[0])])
+
+    # ------------------------------------------------------------------
+    # lean reads: the ORM decides what the user may see (``_search`` applies
+    # the record rules), one SQL statement then reads the rows of the page
+    # with what they refer to (instead of one query per related model)
+    # ------------------------------------------------------------------
+    @api.model
+    def _enrollment_rows(self, beneficiary, state, limit, offset):
+        if not limit:
+            return []
+        domain = [("beneficiary_id", "=", beneficiary.id)]
+        if state:
+            domain.append(("state", "=", state))
+        query = self.env["g2p.br.program.membership"]._search(
+            domain, order="id desc", limit=limit, offset=offset
+        )
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT p.code, COALESCE(p.name->>%(lang)s, p.name->>'en_US'),
+                       m.state, m.enrollment_date, m.exit_date, m.exit_reason
+                  FROM g2p_br_program_membership m
+                  JOIN g2p_br_program p ON p.id = m.program_id
+                 WHERE m.id IN %(ids)s
+                 ORDER BY m.id DESC
+                """,
+                lang=self.env.lang or "en_US",
+                ids=query.subselect(),
+            )
+        )
+        return [
+            {
+                "program": code,
+                "program_name": name or "",
+                "state": state,
+                "enrollment_date": enrollment_date,
+                "exit_date": exit_date,
+                "exit_reason": exit_reason,
+            }
+            for code, name, state, enrollment_date, exit_date, exit_reason in (
+                self.env.cr.fetchall()
+            )
+        ]
+
+    @api.model
+    def _entitlement_rows(self, query):
+        """Entitlements of ``query`` (a ``Query`` of g2p.br.entitlement, record
+        rules applied) with their disbursements (record rules applied too), in
+        two statements, latest first."""
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT e.id, p.code, e.cycle_id, c.name, e.benefit_kind,
+                       e.amount, cur.name, e.quantity, it.unit, it.code, e.state,
+                       e.valid_from, e.valid_until, e.disbursed_total, e.remaining,
+                       e.disbursement_status, e.write_date
+                  FROM g2p_br_entitlement e
+                  JOIN g2p_br_program p ON p.id = e.program_id
+                  LEFT JOIN g2p_br_cycle c ON c.id = e.cycle_id
+                  LEFT JOIN res_currency cur ON cur.id = e.currency_id
+                  LEFT JOIN g2p_br_item it ON it.id = e.item_id
+                 WHERE e.id IN %(ids)s
+                 ORDER BY e.valid_from DESC, e.id DESC
+                """,
+                ids=query.subselect(),
+            )
+        )
+        items = []
+        for row in self.env.cr.fetchall():
+            (eid, program, cycle_id, cycle, kind, amount, currency, quantity, unit) = (
+                row[:9]
+            )
+            (item, state, valid_from, valid_until, disbursed, remaining) = row[9:15]
+            cash = kind == "cash"
+            items.append(
+                {
+                    "id": eid,
+                    "program": program,
+                    "cycle_id": cycle_id,
+                    "cycle": cycle,
+                    "kind": kind,
+                    "amount": amount if cash else None,
+                    "currency": currency if cash else None,
+                    "quantity": quantity if kind == "in_kind" else None,
+                    "unit": unit,
+                    "item": item,
+                    "state": state,
+                    "valid_from": valid_from,
+                    "valid_until": valid_until,
+                    "disbursed_total": disbursed or 0.0,
+                    "remaining": remaining or 0.0,
+                    "disbursement_status": row[15],
+                    "updated_at": row[16],
+                    "disbursements": [],
+                }
+            )
+        if not items:
+            return items
+        by_id = {item["id"]: item for item in items}
+        disbursements = self.env["g2p.br.disbursement"]._search(
+            [("entitlement_id", "in", list(by_id))]
+        )
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT d.entitlement_id, d.reference, d.channel, d.amount,
+                       d.quantity, d.benefit_kind, d.status, d.status_time,
+                       d.failure_reason
+                  FROM g2p_br_disbursement d
+                 WHERE d.id IN %(ids)s
+                 ORDER BY d.id
+                """,
+                ids=disbursements.subselect(),
+            )
+        )
+        for row in self.env.cr.fetchall():
+            entitlement_id, reference, channel, amount, quantity, kind = row[:6]
+            by_id[entitlement_id]["disbursements"].append(
+                {
+                    "reference": reference,
+                    "channel": channel,
+                    "amount": amount if kind == "cash" else None,
+                    "quantity": quantity if kind == "in_kind" else None,
+                    "status": row[6],
+                    "status_time": row[7],
+                    "failure_reason": row[8],
+                }
+            )
+        return items
 
     @api.model
     def _enrollment(self, values):
@@ -86,6 +247,7 @@ class G2pBrApiService(models.AbstractModel):
             "disbursed_total": values.get("disbursed_total") or 0.0,
             "remaining": values.get("remaining") or 0.0,
             "disbursement_status": _none(values.get("disbursement_status")),
+            "updated_at": values.get("updated_at"),
             "disbursements": [
                 {
                     "reference": d.get("reference"),
@@ -105,6 +267,7 @@ class G2pBrApiService(models.AbstractModel):
         beneficiary = self._find_beneficiary(id_type, id_value)
         if not beneficiary:
             return None
+        self._audit_reads(beneficiary.ids)
         # Not the core's get_summary(): it reads the household's SR id, which
         # raises AccessError for a client that sees the individual (member
         # of its programs) but not the household.
@@ -148,27 +311,163 @@ class G2pBrApiService(models.AbstractModel):
         beneficiary = self._find_beneficiary(id_type, id_value)
         if not beneficiary:
             return None
-        enrollments = beneficiary.get_enrollments(state=state)
-        items = [self._enrollment(e) for e in enrollments[offset : offset + limit]]
-        return _page(len(enrollments), limit, offset, items)
+        self._audit_reads(beneficiary.ids)
+        items = self._enrollment_rows(beneficiary, state, limit, offset)
+        if limit and (items or not offset) and len(items) < limit:
+            total = offset + len(items)  # the last page: no count needed
+        else:
+            total = self.env["g2p.br.program.membership"].search_count(
+                [("beneficiary_id", "=", beneficiary.id)]
+                + ([("state", "=", state)] if state else [])
+            )
+        return _page(total, limit, offset, items[:limit] if limit else [])
 
     @api.model
     def beneficiary_entitlements(
-        self, id_type, id_value, program, cycle, state, limit, offset
+        self,
+        id_type,
+        id_value,
+        program,
+        cycle,
+        state,
+        limit,
+        offset,
+        updated_since=None,
+        cursor=None,
     ):
         beneficiary = self._find_beneficiary(id_type, id_value)
         if not beneficiary:
             return None
-        # Odoo reads limit=0 as "no limit": ask for one row, keep none
-        result = beneficiary.get_entitlements(
-            program=program,
-            cycle=cycle,
-            state=state,
-            limit=max(limit, 1),
-            offset=offset,
+        self._audit_reads(beneficiary.ids)
+        if updated_since or cursor:
+            domain = [("beneficiary_id", "=", beneficiary.id)]
+            if program:
+                domain.append(("program_id.code", "=", program))
+            if cycle:
+                domain.append(("cycle_id", "=", cycle))
+            if state:
+                domain.append(("state", "=", state))
+            records, next_cursor, has_more = self._feed_page(
+                "g2p.br.entitlement", domain, updated_since, cursor, max(limit, 1)
+            )
+            items = []
+            for record, values in zip(records, records._to_dicts(), strict=True):
+                values["updated_at"] = record.write_date
+                items.append(self._entitlement(values))
+            return dict(
+                _page(None, limit, 0, items[:limit]),
+                next_cursor=next_cursor,
+                has_more=has_more,
+            )
+        domain = [("beneficiary_id", "=", beneficiary.id)]
+        if program:
+            domain.append(("program_id.code", "=", program))
+        if cycle:
+            domain.append(("cycle_id", "=", cycle))
+        if state:
+            domain.append(("state", "=", state))
+        Entitlement = self.env["g2p.br.entitlement"]
+        items = []
+        if limit:
+            query = Entitlement._search(
+                domain, order="valid_from desc, id desc", limit=limit, offset=offset
+            )
+            items = self._entitlement_rows(query)
+        if limit and (items or not offset) and len(items) < limit:
+            total = offset + len(items)  # the last page: no count needed
+        else:
+            total = Entitlement.search_count(domain)
+        return _page(total, limit, offset, items)
+
+    @api.model
+    def _audit_reads(self, beneficiary_ids):
+        """Read audit trail (only inside an API request, see ``context``)."""
+        self.env["g2p.br.api.read.log"]._record_reads(beneficiary_ids)
+
+    # ------------------------------------------------------------------
+    # bulk lookups
+    # ------------------------------------------------------------------
+    @api.model
+    def _find_beneficiaries(self, identifiers):
+        """``{(type, value): beneficiary}`` of the people the user may see
+        among ``identifiers`` (``[(type, value)]``): one query per identifier
+        type, then one for the record rules on the beneficiaries."""
+        Beneficiary = self.env["g2p.br.beneficiary"]
+        by_type = {}
+        for id_type, value in identifiers:
+            by_type.setdefault(id_type, set()).add(value)
+        candidates = {}
+        for id_type, values in by_type.items():
+            if id_type == "sr":
+                rows = Beneficiary.search_read(
+                    [("sr_id", "in", list(values))], ["sr_id"]
+                )
+                candidates.update({("sr", r["sr_id"]): r["id"] for r in rows})
+            else:
+                rows = self.env["g2p.br.beneficiary.identifier"].search_read(
+                    [("type_id.code", "=", id_type), ("value", "in", list(values))],
+                    ["value", "beneficiary_id"],
+                )
+                candidates.update(
+                    {(id_type, r["value"]): r["beneficiary_id"][0] for r in rows}
+                )
+        # the identifier may be visible while the beneficiary is not
+        visible = Beneficiary.search([("id", "in", list(set(candidates.values())))])
+        by_id = {b.id: b for b in visible}
+        return {
+            key: by_id[beneficiary_id]
+            for key, beneficiary_id in candidates.items()
+            if beneficiary_id in by_id
+        }
+
+    @api.model
+    def _bulk(self, identifiers, model, order, to_items):
+        found = self._find_beneficiaries(identifiers)
+        beneficiaries = self.env["g2p.br.beneficiary"].union(*found.values())
+        records = self.env[model].search(
+            [("beneficiary_id", "in", beneficiaries.ids)], order=order
         )
-        items = [self._entitlement(e) for e in result["items"][:limit]]
-        return _page(result["total"], limit, offset, items)
+        items_by_beneficiary = {}
+        for record, item in zip(records, to_items(records), strict=True):
+            items_by_beneficiary.setdefault(record.beneficiary_id.id, []).append(item)
+        self._audit_reads(beneficiaries.ids)
+        results = []
+        for id_type, value in identifiers:
+            beneficiary = found.get((id_type, value))
+            result = {"type": id_type, "value": value, "found": bool(beneficiary)}
+            result["sr_id"] = beneficiary.sr_id if beneficiary else None
+            result["items"] = (
+                items_by_beneficiary.get(beneficiary.id, []) if beneficiary else []
+            )
+            results.append(result)
+        return {"results": results}
+
+    @api.model
+    def bulk_enrollments(self, identifiers):
+        """Enrollments of up to 1,000 people, in the order of ``identifiers``."""
+        return self._bulk(
+            identifiers,
+            "g2p.br.program.membership",
+            "id",
+            lambda memberships: [self._enrollment(m._to_dict()) for m in memberships],
+        )
+
+    @api.model
+    def bulk_entitlements(self, identifiers):
+        """Entitlements of up to 1,000 people, in the order of ``identifiers``."""
+
+        def to_items(entitlements):
+            items = []
+            for record, values in zip(
+                entitlements, entitlements._to_dicts(), strict=True
+            ):
+                values["updated_at"] = record.write_date
+                items.append(self._entitlement(values))
+            return items
+
+        return self._bulk(
+            identifiers, "g2p.br.entitlement", "valid_from desc, id desc", to_items
+        )
 
     # ------------------------------------------------------------------
     # programs
@@ -244,24 +543,56 @@ class G2pBrApiService(models.AbstractModel):
         return self._search_page(model, domain, limit, offset, order=order)
 
     @api.model
-    def program_enrollments(self, code, state, limit, offset):
+    def _membership_values(self, membership):
+        beneficiary = membership.beneficiary_id
+        return {
+            "sr_id": beneficiary.sr_id,
+            "kind": _none(beneficiary.kind),
+            "identifiers": [
+                {"type": i.type_id.code, "value": i.value}
+                for i in beneficiary.identifier_ids
+            ],
+            "state": membership.state,
+            "enrollment_date": _none(membership.enrollment_date),
+            "exit_date": _none(membership.exit_date),
+            "exit_reason": _none(membership.exit_reason),
+            "updated_at": membership.write_date,
+        }
+
+    @api.model
+    def program_enrollments(
+        self, code, state, limit, offset, updated_since=None, cursor=None
+    ):
+        if updated_since or cursor:
+            program = self._find_program(code)
+            if not program:
+                return None
+            domain = [("program_id", "=", program.id)]
+            if state:
+                domain.append(("state", "=", state))
+            records, next_cursor, has_more = self._feed_page(
+                "g2p.br.program.membership",
+                domain,
+                updated_since,
+                cursor,
+                max(limit, 1),
+            )
+            records = records[:limit]
+            self._audit_reads(records.beneficiary_id.ids)
+            items = [self._membership_values(m) for m in records]
+            return dict(
+                _page(None, limit, 0, items),
+                next_cursor=next_cursor,
+                has_more=has_more,
+            )
         page = self._program_page(
             code, "g2p.br.program.membership", state, limit, offset, "id"
         )
         if page is None:
             return None
         total, memberships = page
-        items = [
-            {
-                "sr_id": m.beneficiary_id.sr_id,
-                "kind": _none(m.beneficiary_id.kind),
-                "state": m.state,
-                "enrollment_date": _none(m.enrollment_date),
-                "exit_date": _none(m.exit_date),
-                "exit_reason": _none(m.exit_reason),
-            }
-            for m in memberships
-        ]
+        self._audit_reads(memberships.beneficiary_id.ids)
+        items = [self._membership_values(m) for m in memberships]
         return _page(total, limit, offset, items)
 
     @api.model
@@ -303,17 +634,80 @@ class G2pBrApiService(models.AbstractModel):
         return self.env["g2p.br.api.call.log"]._record_call(vals)
 
     @api.model
-    def log_forbidden_call(self, endpoint, item_count):
+    def _log_forbidden_call(self, endpoint, item_count):
+        """Record a refused write call. Private (never callable over RPC): only
+        the API request path writes the call log, with the client taken from
+        the authenticated request."""
         self._log_write_call(
             endpoint,
             {"status_code": 403, "outcome": "forbidden", "item_count": item_count},
         )
 
     @api.model
-    def disbursement_status_updates(self, endpoint, items):
-        """Apply a batch of status updates (``items`` as the core expects them)."""
+    def _check_status_batch(self, items):
+        """Errors the core does not report, by position in ``items``.
+
+        - ``duplicate_reference``: a reference already reported earlier in the
+          same batch (whatever the status: which report wins would be a
+          guess); the first report of the reference is processed.
+        - ``status_time_before_creation``: a status reached before the
+          disbursement existed.
+
+        Disbursements the user cannot see are left to the core (``not_found``).
+        """
+        errors = {}
+        seen = set()
+        for index, item in enumerate(items):
+            if item["reference"] in seen:
+                errors[index] = (
+                    "duplicate_reference",
+                    _("The batch reports this reference more than once."),
+                )
+            seen.add(item["reference"])
+        created = {
+            row["reference"]: row["create_date"]
+            for row in self.env["g2p.br.disbursement"].search_read(
+                [("reference", "in", list(seen))], ["reference", "create_date"]
+            )
+        }
+        for index, item in enumerate(items):
+            create_date = created.get(item["reference"])
+            if (
+                index not in errors
+                and create_date
+                and item["status_time"] < create_date.replace(microsecond=0)
+            ):
+                errors[index] = (
+                    "status_time_before_creation",
+                    _("The status time is before the disbursement was created."),
+                )
+        return errors
+
+    @api.model
+    def _apply_status_report(self, endpoint, items):
+        """Apply a batch of status updates (``items`` as the core expects them)
+        and log the call. Private: only the API request path may write the
+        call log."""
         started = time.monotonic()
-        results = self.env["g2p.br.disbursement"].apply_status_updates(items)
+        errors = self._check_status_batch(items)
+        valid = [item for index, item in enumerate(items) if index not in errors]
+        core_results = iter(
+            self.env["g2p.br.disbursement"].apply_status_updates(valid) if valid else []
+        )
+        results = []
+        for index, item in enumerate(items):
+            if index in errors:
+                code, message = errors[index]
+                results.append(
+                    {
+                        "reference": item["reference"],
+                        "result": "error",
+                        "code": code,
+                        "message": message,
+                    }
+                )
+            else:
+                results.append(next(core_results))
         counts = Counter(r.get("result") for r in results)
         summary = {key: counts.get(key, 0) for key in ("applied", "unchanged", "error")}
         if not summary["error"]:
@@ -353,6 +747,128 @@ class G2pBrApiService(models.AbstractModel):
         }
 
     # ------------------------------------------------------------------
+    # change feeds (keyset pagination on (write_date, id))
+    # ------------------------------------------------------------------
+    @api.model
+    def _feed_horizon(self):
+        """The feed only serves rows changed before every write that may still
+        commit: before the start of the oldest open transaction of the
+        database (other than this request's, which writes no feed record).
+        Odoo stamps ``write_date`` with the start of the writing transaction,
+        so a row that one of them commits later has a ``write_date`` at or
+        after this horizon, and a later call serves it: no row is skipped
+        (see the README for the guarantee and its one residual case)."""
+        self.env.cr.execute(
+            SQL(
+                "SELECT COALESCE(min(xact_start), clock_timestamp()) "
+                "AT TIME ZONE 'UTC' FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND xact_start IS NOT NULL"
+            )
+        )
+        return self.env.cr.fetchone()[0]
+
+    @api.model
+    def _feed_page(self, model, domain, updated_since, cursor, limit):
+        """``(records, next_cursor, has_more)``: the next ``limit`` records of
+        ``model`` (with the user's record rules) in ``domain``, ordered by
+        ``(write_date, id)``, after ``cursor`` (a decoded ``(write_date, id)``)
+        or changed at or after ``updated_since``."""
+        Model = self.env[model]
+        horizon = self._feed_horizon()
+        query = Model._search(domain, order="write_date, id", limit=limit + 1)
+        write_date = SQL.identifier(Model._table, "write_date")
+        record_id = SQL.identifier(Model._table, "id")
+        query.add_where(SQL("%s < %s", write_date, horizon))
+        if cursor:
+            query.add_where(SQL("(%s, %s) > (%s, %s)", write_date, record_id, *cursor))
+        elif updated_since:
+            query.add_where(SQL("%s >= %s", write_date, updated_since))
+        records = Model.browse(query)
+        has_more = len(records) > limit
+        records = records[:limit]
+        if records:
+            last = records[-1]
+            next_cursor = encode_cursor(last.write_date, last.id)
+        elif cursor:
+            next_cursor = encode_cursor(*cursor)
+        else:
+            # nothing yet: from updated_since on (ids start at 1)
+            next_cursor = encode_cursor(updated_since or datetime(1970, 1, 1), 0)
+        return records, next_cursor, has_more
+
+    # ------------------------------------------------------------------
+    # disbursements (payment providers)
+    # ------------------------------------------------------------------
+    @api.model
+    def _disbursement_values(self, disbursement):
+        beneficiary = disbursement.beneficiary_id
+        cash = disbursement.benefit_kind == "cash"
+        return {
+            "reference": disbursement.reference,
+            "program": disbursement.program_id.code,
+            "cycle_id": disbursement.cycle_id.id or None,
+            "cycle": disbursement.cycle_id.name or None,
+            "entitlement_id": disbursement.entitlement_id.id,
+            "beneficiary": {
+                "sr_id": beneficiary.sr_id,
+                "identifiers": [
+                    {"type": i.type_id.code, "value": i.value}
+                    for i in beneficiary.identifier_ids
+                ],
+            },
+            "channel": _none(disbursement.channel),
+            "amount": disbursement.amount if cash else None,
+            "currency": disbursement.currency_id.name if cash else None,
+            "quantity": None if cash else disbursement.quantity,
+            "unit": None if cash else _none(disbursement.unit),
+            "status": disbursement.status,
+            "status_time": _none(disbursement.status_time),
+            "failure_reason": _none(disbursement.failure_reason),
+            "updated_at": disbursement.write_date,
+        }
+
+    @api.model
+    def disbursement(self, reference):
+        """The disbursement with this reference, if the user may see it."""
+        # no LIMIT: see _find_beneficiary
+        disbursement = self.env["g2p.br.disbursement"].search(
+            [("reference", "=", reference)]
+        )[:1]
+        if not disbursement:
+            return None
+        self._audit_reads(disbursement.beneficiary_id.ids)
+        return self._disbursement_values(disbursement)
+
+    @api.model
+    def disbursements(
+        self, program, cycle, state, updated_since, cursor, limit, reference=None
+    ):
+        """A page of the change feed of the disbursements visible to the user
+        (``None`` when ``program`` is given and not visible)."""
+        domain = []
+        if program:
+            found = self._find_program(program)
+            if not found:
+                return None
+            domain.append(("program_id", "=", found.id))
+        if cycle:
+            domain.append(("cycle_id", "=", cycle))
+        if state:
+            domain.append(("status", "=", state))
+        if reference:
+            domain.append(("reference", "=", reference))
+        records, next_cursor, has_more = self._feed_page(
+            "g2p.br.disbursement", domain, updated_since, cursor, limit
+        )
+        self._audit_reads(records.beneficiary_id.ids)
+        return {
+            "items": [self._disbursement_values(d) for d in records],
+            "next_cursor": next_cursor,
+            "has_more": has_more,
+        }
+
+    # ------------------------------------------------------------------
     # DCI IBR enrolled query
     # ------------------------------------------------------------------
     @api.model
@@ -360,19 +876,24 @@ class G2pBrApiService(models.AbstractModel):
         if isinstance(value, dict):
             if set(value) != {"eq"}:
                 raise DciQueryError(
-                    "rjct.query.invalid", f"{what}: only the 'eq' operator is supported"
+                    "rjct.search_criteria.invalid",
+                    f"{what}: only the 'eq' operator is supported",
                 )
             value = value["eq"]
         if isinstance(value, bool) or not isinstance(value, str | int):
-            raise DciQueryError("rjct.query.invalid", f"{what} must be a string")
+            raise DciQueryError(
+                "rjct.search_criteria.invalid", f"{what} must be a string"
+            )
         value = str(value).strip()
         if not value or len(value) > 256 or "\x00" in value:
-            raise DciQueryError("rjct.query.invalid", f"{what} is not a valid value")
+            raise DciQueryError(
+                "rjct.search_criteria.invalid", f"{what} is not a valid value"
+            )
         try:
             value.encode("utf-8")
         except UnicodeEncodeError as exc:
             raise DciQueryError(
-                "rjct.query.invalid", f"{what} is not valid text"
+                "rjct.search_criteria.invalid", f"{what} is not valid text"
             ) from exc
         return value
 
@@ -387,7 +908,7 @@ class G2pBrApiService(models.AbstractModel):
                 operator = expression.get("operator", "eq")
                 if not isinstance(name, str) or operator != "eq":
                     raise DciQueryError(
-                        "rjct.query.invalid",
+                        "rjct.search_criteria.invalid",
                         "expressions need an attribute_name and the 'eq' operator",
                     )
                 conditions[name] = expression.get("attribute_value")
@@ -397,7 +918,7 @@ class G2pBrApiService(models.AbstractModel):
                 conditions["person_identifier"] = conditions.pop("value")
         if "person_identifier" not in conditions:
             raise DciQueryError(
-                "rjct.query.invalid", "the query needs a person_identifier"
+                "rjct.search_criteria.invalid", "the query needs a person_identifier"
             )
         person = self._dci_scalar(conditions["person_identifier"], "person_identifier")
         person_type = next(
@@ -432,41 +953,54 @@ class G2pBrApiService(models.AbstractModel):
             beneficiaries |= self._find_beneficiary(type_code, value)
         if len(beneficiaries) > 1:
             raise DciQueryError(
-                "rjct.person_identifier.ambiguous",
+                "rjct.search.too_many_records_found",
                 "several people have this identifier value: "
                 "give person_identifier_type",
             )
         return beneficiaries
 
     @api.model
-    def dci_enrolled(self, request):
-        """Answer a DCI IBR ``enrolled`` query (``request``: the parsed envelope)."""
-        header = request["header"]
-        message = request["message"]
-        now = datetime.now(UTC)
+    def _dci_programmes(self, beneficiary, programme):
+        """``(enrolled, programmes)``: the visible memberships of the person
+        (in ``programme`` if given) in the DCI vocabulary."""
+        programmes = []
+        enrolled = False
+        for membership in beneficiary.get_enrollments():
+            state = membership.get("state")
+            if state not in DCI_ENROLMENT_STATUS:
+                continue
+            if programme and membership.get("program_code") != programme:
+                continue
+            status = DCI_ENROLMENT_STATUS[state]
+            reason = (membership.get("exit_reason") or "").strip().lower()
+            if state == "exited" and reason in DCI_DECEASED_REASONS:
+                status = "Deceased"
+            enrolled = enrolled or state == "enrolled"
+            values = {
+                "programme_identifier": membership.get("program_code"),
+                "programme_name": membership.get("program_name") or "",
+                "enrolment_status": status,
+                "registry_state": state,
+            }
+            if membership.get("enrollment_date"):
+                values["enrolment_date"] = membership["enrollment_date"]
+            programmes.append(values)
+        return enrolled, programmes
+
+    @api.model
+    def _dci_answer(self, reference_id, criteria, now):
+        """One ``enrolled_response`` item for one query."""
         item = {
-            "reference_id": header["message_id"],
+            "reference_id": reference_id,
             "timestamp": now,
             "status": "succ",
-            "status_reason_code": None,
-            "status_reason_message": None,
             "enrolled_status": "no",
             "programmes": [],
         }
         try:
-            if header.get("is_msg_encrypted"):
-                raise DciQueryError(
-                    "rjct.encryption.not_supported",
-                    "encrypted messages are not supported",
-                )
-            if header.get("action") not in ("search", "enrolled"):
-                raise DciQueryError(
-                    "rjct.action.not_supported", "action must be 'search' or 'enrolled'"
-                )
-            criteria = message["enrolled_criteria"]
             if criteria.get("query_type") == "predicate":
                 raise DciQueryError(
-                    "rjct.query_type.not_supported",
+                    "rjct.search_criteria.invalid",
                     "predicate queries are not supported",
                 )
             person, person_type, programme = self._dci_parse_query(
@@ -474,47 +1008,87 @@ class G2pBrApiService(models.AbstractModel):
             )
             beneficiary = self._dci_find_person(person, person_type)
             if beneficiary:
-                enrollments = [
-                    e
-                    for e in beneficiary.get_enrollments(state="enrolled")
-                    if not programme or e.get("program_code") == programme
-                ]
-                item["enrolled_status"] = "yes" if enrollments else "no"
-                item["programmes"] = [
-                    {
-                        "programme_identifier": e.get("program_code"),
-                        "programme_name": e.get("program_name") or "",
-                        "enrolment_status": e.get("state"),
-                        "enrolment_date": _none(e.get("enrollment_date")),
-                    }
-                    for e in enrollments
-                ]
+                self._audit_reads(beneficiary.ids)
+                enrolled, programmes = self._dci_programmes(beneficiary, programme)
+                item["enrolled_status"] = "yes" if enrolled else "no"
+                item["programmes"] = programmes
         except DciQueryError as error:
             item.update(
                 status="rjct",
                 status_reason_code=error.code,
                 status_reason_message=error.message,
-                enrolled_status=None,
+                enrolled_status="no",
             )
+        return item
+
+    @api.model
+    def dci_enrolled(self, request):
+        """Answer a DCI IBR ``enrolled`` query (``request``: the parsed envelope).
+
+        The whole message is rejected (header ``rjct``) when it is encrypted
+        (not supported: no code of the spec fits, only a message is given) or
+        its action is not ``search``/``enrolled``; otherwise each query is
+        answered by an item of its own (``rjct`` with a
+        ``SearchStatusReasonCode`` when it cannot be answered), and the header
+        is ``succ`` unless every item is rejected."""
+        header = request["header"]
+        message = request["message"]
+        now = datetime.now(UTC)
+        encrypted = header.get("is_msg_encrypted") or "ciphertext" in message
+        if encrypted:
+            queries = []
+            reject = (None, "encrypted messages are not supported")
+        elif header.get("action") not in ("search", "enrolled"):
+            queries = []
+            reject = (
+                "rjct.action.not_supported",
+                "action must be 'search' or 'enrolled'",
+            )
+        else:
+            reject = None
+            if message.get("search_request") is not None:
+                queries = [
+                    (query["reference_id"], query["search_criteria"])
+                    for query in message["search_request"]
+                ]
+            else:
+                queries = [(header["message_id"], message["enrolled_criteria"])]
+        out_header = {
+            "version": "1.0.0",
+            "message_id": str(uuid.uuid4()),
+            "message_ts": now,
+            "action": header.get("action") or "search",
+            "sender_id": DCI_SENDER_ID,
+            "is_msg_encrypted": False,
+        }
+        if header.get("sender_id"):
+            out_header["receiver_id"] = header["sender_id"]
+        if reject:
+            code, reason = reject
+            items = [
+                {
+                    "reference_id": header["message_id"],
+                    "timestamp": now,
+                    "status": "rjct",
+                    "status_reason_message": reason,
+                    "enrolled_status": "no",
+                }
+            ]
+            out_header.update(status="rjct", status_reason_message=reason)
+            if code:
+                out_header["status_reason_code"] = code
+        else:
+            items = [self._dci_answer(ref, criteria, now) for ref, criteria in queries]
+            all_rejected = all(item["status"] == "rjct" for item in items)
+            out_header["status"] = "rjct" if all_rejected else "succ"
+            if len(items) == 1 and all_rejected:
+                out_header["status_reason_message"] = items[0]["status_reason_message"]
+        out_header.update(total_count=len(items), completed_count=len(items))
         return {
-            "signature": None,
-            "header": {
-                "version": "1.0.0",
-                "message_id": str(uuid.uuid4()),
-                "message_ts": now,
-                "action": header.get("action") or "search",
-                "status": item["status"],
-                "status_reason_code": item["status_reason_code"],
-                "status_reason_message": item["status_reason_message"],
-                "total_count": 1,
-                "completed_count": 1,
-                "sender_id": DCI_SENDER_ID,
-                "receiver_id": header.get("sender_id"),
-                "is_msg_encrypted": False,
-            },
+            "header": out_header,
             "message": {
-                "transaction_id": message["transaction_id"],
+                "transaction_id": message.get("transaction_id") or "",
                 "correlation_id": str(uuid.uuid4()),
-                "enrolled_response": [item],
+                "enrolled_response": items,
             },
         }

@@ -5,26 +5,131 @@ from fastapi import APIRouter, Depends, Query
 from odoo.api import Environment
 
 from ..dependencies import authenticated_env
-from ..schemas import BeneficiaryDetail, Code, Enrollments, Entitlements
+from ..schemas import (
+    BeneficiaryDetail,
+    BulkEnrollments,
+    BulkEntitlements,
+    BulkLookupRequest,
+    Code,
+    Enrollments,
+    Entitlements,
+)
 from .common import (
     DEFAULT_LIMIT,
+    ERRORS,
     NOT_FOUND,
-    UNAUTHORIZED,
+    Cursor,
     IdType,
+    IdTypeQuery,
     IdValue,
+    IdValueQuery,
     Limit,
     Offset,
+    UpdatedSince,
+    check_feed_offset,
     found,
 )
 
 router = APIRouter(
-    prefix="/beneficiaries", tags=["beneficiaries"], responses=UNAUTHORIZED | NOT_FOUND
+    prefix="/beneficiaries", tags=["beneficiaries"], responses=ERRORS | NOT_FOUND
 )
 
 MembershipState = Literal["draft", "enrolled", "paused", "exited", "not_eligible"]
 EntitlementState = Literal[
     "draft", "pending_approval", "approved", "rejected", "cancelled", "expired"
 ]
+
+
+# identifiers as query parameters (any value, also with "/"), and bulk lookups;
+# declared before the path forms, whose two segments they never match anyway
+
+
+@router.get("", response_model=BeneficiaryDetail)
+async def get_beneficiary_by_query(
+    id_type: IdTypeQuery,
+    id_value: IdValueQuery,
+    env: Annotated[Environment, Depends(authenticated_env)],
+):
+    """`/beneficiaries/{id_type}/{id_value}` with the identifier as query
+    parameters: `?id_type=NID&id_value=12/345`."""
+    service = env["g2p.br.api.service"]
+    return found(service.beneficiary_detail(id_type, id_value), "Beneficiary")
+
+
+@router.get("/enrollments", response_model=Enrollments)
+async def get_beneficiary_enrollments_by_query(
+    id_type: IdTypeQuery,
+    id_value: IdValueQuery,
+    env: Annotated[Environment, Depends(authenticated_env)],
+    state: Annotated[MembershipState | None, Query()] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
+):
+    """`/beneficiaries/{id_type}/{id_value}/enrollments` with the identifier as
+    query parameters."""
+    service = env["g2p.br.api.service"]
+    return found(
+        service.beneficiary_enrollments(id_type, id_value, state, limit, offset),
+        "Beneficiary",
+    )
+
+
+@router.get("/entitlements", response_model=Entitlements)
+async def get_beneficiary_entitlements_by_query(
+    id_type: IdTypeQuery,
+    id_value: IdValueQuery,
+    env: Annotated[Environment, Depends(authenticated_env)],
+    program: Annotated[Code | None, Query(description="Program code")] = None,
+    cycle: Annotated[
+        int | None, Query(ge=1, le=2**31 - 1, description="Cycle id")
+    ] = None,
+    state: Annotated[EntitlementState | None, Query()] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
+    updated_since: UpdatedSince = None,
+    cursor: Cursor = None,
+):
+    """`/beneficiaries/{id_type}/{id_value}/entitlements` with the identifier as
+    query parameters."""
+    service = env["g2p.br.api.service"]
+    check_feed_offset(offset, updated_since, cursor)
+    return found(
+        service.beneficiary_entitlements(
+            id_type,
+            id_value,
+            program,
+            cycle,
+            state,
+            limit,
+            offset,
+            updated_since,
+            cursor,
+        ),
+        "Beneficiary",
+    )
+
+
+@router.post("/enrollments", response_model=BulkEnrollments)
+async def bulk_enrollments(
+    body: BulkLookupRequest,
+    env: Annotated[Environment, Depends(authenticated_env)],
+):
+    """Enrollments of up to 1,000 people in one call: one result per
+    identifier, in the order given (`found` false for a person who does not
+    exist or is not visible to the client: the same answer)."""
+    identifiers = [(i.type, i.value) for i in body.identifiers]
+    return env["g2p.br.api.service"].bulk_enrollments(identifiers)
+
+
+@router.post("/entitlements", response_model=BulkEntitlements)
+async def bulk_entitlements(
+    body: BulkLookupRequest,
+    env: Annotated[Environment, Depends(authenticated_env)],
+):
+    """Entitlements (with their disbursements) of up to 1,000 people in one
+    call: one result per identifier, in the order given."""
+    identifiers = [(i.type, i.value) for i in body.identifiers]
+    return env["g2p.br.api.service"].bulk_entitlements(identifiers)
 
 
 @router.get("/{id_type}/{id_value}", response_model=BeneficiaryDetail)
@@ -69,12 +174,27 @@ async def get_beneficiary_entitlements(
     state: Annotated[EntitlementState | None, Query()] = None,
     limit: Limit = DEFAULT_LIMIT,
     offset: Offset = 0,
+    updated_since: UpdatedSince = None,
+    cursor: Cursor = None,
 ):
-    """Entitlements of a beneficiary with their disbursements."""
+    """Entitlements of a beneficiary with their disbursements.
+
+    Offset pagination by default (latest first). With `updated_since` or
+    `cursor`: a change feed (oldest change first, `next_cursor`), as on
+    `/programs/{code}/enrollments`; `offset` must then be 0."""
     service = env["g2p.br.api.service"]
+    check_feed_offset(offset, updated_since, cursor)
     return found(
         service.beneficiary_entitlements(
-            id_type, id_value, program, cycle, state, limit, offset
+            id_type,
+            id_value,
+            program,
+            cycle,
+            state,
+            limit,
+            offset,
+            updated_since,
+            cursor,
         ),
         "Beneficiary",
     )

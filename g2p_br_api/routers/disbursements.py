@@ -1,22 +1,82 @@
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from odoo.api import Environment
 
 from ..dependencies import authenticated_env
-from ..schemas import StatusUpdateRequest, StatusUpdateResponse
-from .common import UNAUTHORIZED
-
-router = APIRouter(
-    prefix="/disbursements", tags=["disbursements"], responses=UNAUTHORIZED
+from ..error_handlers import ApiError
+from ..schemas import (
+    Code,
+    DisbursementDetail,
+    DisbursementPage,
+    StatusUpdateRequest,
+    StatusUpdateResponse,
 )
+from .common import (
+    DEFAULT_LIMIT,
+    ERRORS,
+    FORBIDDEN,
+    NOT_FOUND,
+    Cursor,
+    FeedLimit,
+    UpdatedSince,
+    found,
+)
+
+router = APIRouter(prefix="/disbursements", tags=["disbursements"], responses=ERRORS)
+
+DisbursementStatus = Literal["pending", "sent", "paid", "failed", "reversed"]
+
+
+@router.get("", response_model=DisbursementPage, responses=NOT_FOUND)
+async def list_disbursements(
+    env: Annotated[Environment, Depends(authenticated_env)],
+    program: Annotated[Code | None, Query(description="Program code")] = None,
+    cycle: Annotated[
+        int | None, Query(ge=1, le=2**31 - 1, description="Cycle id")
+    ] = None,
+    state: Annotated[
+        DisbursementStatus | None, Query(description="Disbursement status")
+    ] = None,
+    reference: Annotated[
+        Code | None,
+        Query(description="One reference (any value, also with `/`)"),
+    ] = None,
+    updated_since: UpdatedSince = None,
+    cursor: Cursor = None,
+    limit: FeedLimit = DEFAULT_LIMIT,
+):
+    """The disbursements of the client's programs, as a change feed: oldest
+    change first, ordered by (last change, id), with a `next_cursor` to give
+    back for the next page. What a payment provider is to pay:
+    `?program=SCG&cycle=12&state=pending`. Polling with the last
+    `next_cursor` returns every change made since, exactly once (see the
+    README). A `program` the client cannot see answers 404."""
+    service = env["g2p.br.api.service"]
+    return found(
+        service.disbursements(
+            program, cycle, state, updated_since, cursor, limit, reference
+        ),
+        "Program",
+    )
+
+
+@router.get("/{reference:path}", response_model=DisbursementDetail, responses=NOT_FOUND)
+async def get_disbursement(
+    reference: Annotated[Code, Path(description="Disbursement reference")],
+    env: Annotated[Environment, Depends(authenticated_env)],
+):
+    """One disbursement by its reference: program, cycle, beneficiary (SR id and
+    identifiers), amount, channel and status. 404 when it does not exist or
+    belongs to a program of another client."""
+    return found(env["g2p.br.api.service"].disbursement(reference), "Disbursement")
 
 
 @router.post(
     "/status",
     response_model=StatusUpdateResponse,
-    responses={403: {"description": "The client may not report disbursements"}},
+    responses=FORBIDDEN,
 )
 async def post_disbursement_status(
     body: StatusUpdateRequest,
@@ -27,15 +87,16 @@ async def post_disbursement_status(
 
     Allowed transitions are applied; sending the same update again changes
     nothing (`unchanged`); an item that cannot be applied gets `error` with a
-    code and a message, and never blocks the others. Every call is logged.
+    code and a message, and never blocks the others. A reference reported
+    twice in one batch gets `duplicate_reference` from its second report on
+    (the first is processed). Every call is logged.
     """
     service = env["g2p.br.api.service"]
     endpoint = request.scope["route"].path
     if not service.can_write_disbursement_status():
-        service.log_forbidden_call(endpoint, len(body.items))
-        raise HTTPException(
-            status_code=status.HTTP_403_FORBIDDEN,
-            detail="This client may not report disbursement status",
+        service._log_forbidden_call(endpoint, len(body.items))
+        raise ApiError(
+            403, "forbidden", "This client may not report disbursement status"
         )
     items = [item.to_core() for item in body.items]
-    return service.disbursement_status_updates(endpoint, items)
+    return service._apply_status_report(endpoint, items)

@@ -8,15 +8,18 @@ from ..dependencies import authenticated_env
 from ..schemas import Cycles, ProgramDetail, ProgramEnrollments, Programs
 from .common import (
     DEFAULT_LIMIT,
+    ERRORS,
     NOT_FOUND,
-    UNAUTHORIZED,
+    Cursor,
     Limit,
     Offset,
     ProgramCode,
+    UpdatedSince,
+    check_feed_offset,
     found,
 )
 
-router = APIRouter(prefix="/programs", tags=["programs"], responses=UNAUTHORIZED)
+router = APIRouter(prefix="/programs", tags=["programs"], responses=ERRORS)
 
 ProgramState = Literal["draft", "active", "ended"]
 MembershipState = Literal["draft", "enrolled", "paused", "exited", "not_eligible"]
@@ -54,10 +57,22 @@ async def get_program_enrollments(
     state: Annotated[MembershipState | None, Query()] = None,
     limit: Limit = DEFAULT_LIMIT,
     offset: Offset = 0,
+    updated_since: UpdatedSince = None,
+    cursor: Cursor = None,
 ):
-    """The memberships of a program."""
+    """The memberships of a program, with the beneficiaries' identifiers.
+
+    Offset pagination by default (ordered by id). With `updated_since` (e.g.
+    `1970-01-01T00:00:00Z` for everything) or `cursor`: a change feed, oldest
+    change first, keyset-paginated on (last change, id) with `next_cursor`;
+    no row is skipped or repeated while data changes (see the README);
+    `offset` must then be 0."""
     service = env["g2p.br.api.service"]
-    return found(service.program_enrollments(code, state, limit, offset), "Program")
+    check_feed_offset(offset, updated_since, cursor)
+    return found(
+        service.program_enrollments(code, state, limit, offset, updated_since, cursor),
+        "Program",
+    )
 
 
 @router.get("/{code}/cycles", response_model=Cycles, responses=NOT_FOUND)

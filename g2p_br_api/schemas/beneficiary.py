@@ -1,6 +1,9 @@
-from datetime import date, datetime
+from datetime import date
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from .common import MAX_LIMIT, UtcDateTime, check_text
 
 
 class _Schema(BaseModel):
@@ -36,7 +39,7 @@ class Disbursement(_Schema):
     amount: float | None = None
     quantity: float | None = None
     status: str = Field(description="pending, sent, paid, failed or reversed")
-    status_time: datetime | None = Field(
+    status_time: UtcDateTime | None = Field(
         None, description="When the current status was reached (UTC)"
     )
     failure_reason: str | None = None
@@ -60,13 +63,27 @@ class Entitlement(_Schema):
     remaining: float = 0.0
     disbursement_status: str | None = None
     disbursements: list[Disbursement] = []
+    updated_at: UtcDateTime | None = Field(
+        None, description="Last change of the entitlement (the change feed's order)"
+    )
 
 
 class Entitlements(_Schema):
-    total: int
+    total: int | None = Field(
+        description="Matching entitlements; null in change-feed mode "
+        "(`updated_since` or `cursor` given)"
+    )
     limit: int
     offset: int
     items: list[Entitlement]
+    next_cursor: str | None = Field(
+        None,
+        description="Change-feed mode: give it as `cursor` for the changes after "
+        "this page; null in offset mode",
+    )
+    has_more: bool | None = Field(
+        None, description="Change-feed mode: more changes are available now"
+    )
 
 
 class EntitlementSummary(_Schema):
@@ -89,11 +106,66 @@ class BeneficiaryDetail(_Schema):
     household_sr_id: str | None = Field(
         None, description="SR id of the household of an individual"
     )
-    sr_updated_at: datetime | None = Field(
+    sr_updated_at: UtcDateTime | None = Field(
         None, description="Last update in the Social Registry (UTC)"
     )
-    synced_at: datetime | None = Field(
+    synced_at: UtcDateTime | None = Field(
         None, description="Last synchronisation from the Social Registry (UTC)"
     )
     enrollments: list[Enrollment]
     entitlements: EntitlementSummary
+
+
+class IdentifierRef(BaseModel):
+    """One person to look up: identifier type code (``sr`` for the Social
+    Registry id) and value (any value, also with ``/``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Annotated[
+        str, StringConstraints(min_length=1, max_length=64), AfterValidator(check_text)
+    ]
+    value: Annotated[
+        str, StringConstraints(min_length=1, max_length=256), AfterValidator(check_text)
+    ]
+
+
+class BulkLookupRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    identifiers: list[IdentifierRef] = Field(
+        min_length=1,
+        max_length=MAX_LIMIT,
+        description=f"1 to {MAX_LIMIT} identifiers; answered in this order, one "
+        "result each (duplicates included)",
+    )
+
+
+class BulkEnrollmentResult(_Schema):
+    type: str
+    value: str
+    found: bool = Field(
+        description="false when nobody has this identifier or the client may not "
+        "see the person (the same answer)"
+    )
+    sr_id: str | None = None
+    items: list[Enrollment]
+
+
+class BulkEnrollments(_Schema):
+    results: list[BulkEnrollmentResult]
+
+
+class BulkEntitlementResult(_Schema):
+    type: str
+    value: str
+    found: bool = Field(
+        description="false when nobody has this identifier or the client may not "
+        "see the person (the same answer)"
+    )
+    sr_id: str | None = None
+    items: list[Entitlement]
+
+
+class BulkEntitlements(_Schema):
+    results: list[BulkEntitlementResult]

@@ -2,6 +2,9 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .beneficiary import Identifier
+from .common import UtcDateTime
+
 
 class _Schema(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -40,17 +43,34 @@ class ProgramDetail(Program):
 class ProgramEnrollment(_Schema):
     sr_id: str = Field(description="Social Registry id of the beneficiary")
     kind: str | None = None
+    identifiers: list[Identifier] = Field(
+        [], description="Identifiers of the beneficiary"
+    )
     state: str
     enrollment_date: date | None = None
     exit_date: date | None = None
     exit_reason: str | None = None
+    updated_at: UtcDateTime | None = Field(
+        None, description="Last change of the membership (the change feed's order)"
+    )
 
 
 class ProgramEnrollments(_Schema):
-    total: int
+    total: int | None = Field(
+        description="Matching memberships; null in change-feed mode (`updated_since` "
+        "or `cursor` given)"
+    )
     limit: int
     offset: int
     items: list[ProgramEnrollment]
+    next_cursor: str | None = Field(
+        None,
+        description="Change-feed mode: give it as `cursor` for the changes after "
+        "this page; null in offset mode",
+    )
+    has_more: bool | None = Field(
+        None, description="Change-feed mode: more changes are available now"
+    )
 
 
 class Cycle(_Schema):

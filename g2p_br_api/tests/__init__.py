@@ -4,7 +4,10 @@ import warnings
 warnings.filterwarnings("ignore", message=".*httpx.*")
 
 from . import (
+    test_api_feeds,
     test_api_fuzz,
     test_api_http,
+    test_api_lookups,
+    test_api_queries,
     test_api_routers,
 )

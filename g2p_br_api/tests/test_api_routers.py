@@ -1,13 +1,16 @@
 """Router tests: every endpoint, filter, pagination edge and error code, through
 the app of the ``/api/br/v1`` endpoint record (its real authentication)."""
 
+import json
 import time
+from datetime import timedelta
 
 from odoo import fields
 from odoo.tests import tagged
 
 from odoo.addons.fastapi.tests.common import FastAPITransactionCase
 
+from . import dci_spec
 from .common import BrApiDataMixin
 
 
@@ -64,7 +67,14 @@ class TestBrApiRouters(BrApiDataMixin, FastAPITransactionCase):
             with self.subTest(headers=headers):
                 response = self.client.get("/programs", headers=headers)
                 body = self.assertStatus(response, 401)
-                self.assertIn("detail", body)
+                self.assertEqual(
+                    body["errors"][0]["code"],
+                    "missing_api_key"
+                    if not headers
+                    or headers == {"Authorization": "Bearer"}
+                    or headers.get("Authorization", "").startswith("Basic")
+                    else "invalid_api_key",
+                )
                 self.assertIn("Bearer", response.headers["www-authenticate"])
 
     def test_auth_archived_user(self):
@@ -80,6 +90,9 @@ class TestBrApiRouters(BrApiDataMixin, FastAPITransactionCase):
         self.assertStatus(response, 401)
 
     def test_auth_updates_last_used(self):
+        from ..models.g2p_br_api_client import _LAST_TOUCH
+
+        _LAST_TOUCH.clear()
         self.clients["reader"].last_used_at = False
         self.get("/programs")
         self.clients["reader"].invalidate_recordset()
@@ -105,7 +118,7 @@ class TestBrApiRouters(BrApiDataMixin, FastAPITransactionCase):
         # the transaction goes on
         key = "brk_d3e0a1b2_demo-key-for-local-testing-only-0000"
         found = self.env["g2p.br.api.client"]._authenticate_key(key)
-        self.assertEqual(found, (client.id, client.user_id.id))
+        self.assertEqual(found[:2], (client.id, client.user_id.id))
 
     def test_key_stored_hashed(self):
         client = self.clients["reader"]
@@ -173,11 +186,12 @@ class TestBrApiRouters(BrApiDataMixin, FastAPITransactionCase):
         ):
             with self.subTest(params=params):
                 body = self.assertStatus(self.get("/programs", params=params), 422)
-                self.assertEqual(body["detail"][0]["loc"][0], "query")
+                self.assertEqual(body["errors"][0]["location"][0], "query")
 
     def test_unknown_query_parameter(self):
         body = self.assertStatus(self.get("/programs", params={"stat": "active"}), 422)
-        self.assertEqual(body["detail"][0]["loc"], ["query", "stat"])
+        self.assertEqual(body["errors"][0]["location"], ["query", "stat"])
+        self.assertEqual(body["errors"][0]["code"], "extra_forbidden")
         self.assertStatus(
             self.get(f"/beneficiaries/sr/{self.members_a[0].sr_id}", params={"x": 1}),
             422,
@@ -200,7 +214,10 @@ class TestBrApiRouters(BrApiDataMixin, FastAPITransactionCase):
         ):
             with self.subTest(path=path):
                 body = self.assertStatus(self.get(path), 404)
-                self.assertEqual(body, {"detail": "Program not found"})
+                self.assertEqual(
+                    body,
+                    {"errors": [{"code": "not_found", "message": "Program not found"}]},
+                )
 
     def test_program_enrollments(self):
         body = self.assertStatus(self.get("/programs/T-A/enrollments"), 200)
@@ -285,7 +302,14 @@ class TestBrApiRouters(BrApiDataMixin, FastAPITransactionCase):
         ):
             with self.subTest(path=path):
                 body = self.assertStatus(self.get(path), 404)
-                self.assertEqual(body, {"detail": "Beneficiary not found"})
+                self.assertEqual(
+                    body,
+                    {
+                        "errors": [
+                            {"code": "not_found", "message": "Beneficiary not found"}
+                        ]
+                    },
+                )
         # visible to a client assigned to both programs
         self.assertStatus(
             self.get(f"/beneficiaries/sr/{other.sr_id}", client="all"), 200
@@ -361,11 +385,15 @@ class TestBrApiRouters(BrApiDataMixin, FastAPITransactionCase):
     # ------------------------------------------------------------------
     # disbursement status
     # ------------------------------------------------------------------
+    @staticmethod
+    def now_utc():
+        return fields.Datetime.now().replace(microsecond=0)
+
     def _item(self, disbursement, status="sent", **kwargs):
         item = {
             "reference": disbursement.reference,
             "status": status,
-            "status_time": "2026-11-20T10:00:00Z",
+            "status_time": self.now_utc().isoformat() + "Z",
         }
         item.update(kwargs)
         return item
@@ -401,13 +429,18 @@ class TestBrApiRouters(BrApiDataMixin, FastAPITransactionCase):
 
     def test_disbursement_status_bad_items_do_not_block(self):
         first = self.disbursements_a[0]
+        now = self.now_utc()
         payload = {
             "items": [
-                self._item(first, "paid", status_time="2026-11-20T12:00:00+02:00"),
+                self._item(
+                    first,
+                    "paid",
+                    status_time=(now + timedelta(hours=2)).isoformat() + "+02:00",
+                ),
                 {
                     "reference": "NO-SUCH-REF",
                     "status": "paid",
-                    "status_time": "2026-11-20T10:00:00",
+                    "status_time": now.isoformat(),
                 },
                 # another program's disbursement: not visible, not found
                 self._item(self.disbursements_b[0], "paid"),
@@ -426,7 +459,7 @@ class TestBrApiRouters(BrApiDataMixin, FastAPITransactionCase):
         self.assertTrue(all(r["message"] for r in results[1:]))
         first.invalidate_recordset()
         self.assertEqual(first.status, "paid")
-        self.assertEqual(str(first.paid_at), "2026-11-20 10:00:00")
+        self.assertEqual(first.paid_at, now)
         self.disbursements_b.invalidate_recordset()
         self.assertEqual(self.disbursements_b[0].status, "pending")
         log = self.env["g2p.br.api.call.log"].search(
@@ -439,7 +472,7 @@ class TestBrApiRouters(BrApiDataMixin, FastAPITransactionCase):
         body = self.assertStatus(
             self.post("/disbursements/status", payload, client="reader"), 403
         )
-        self.assertIn("detail", body)
+        self.assertEqual(body["errors"][0]["code"], "forbidden")
         self.disbursements_a.invalidate_recordset()
         self.assertEqual(self.disbursements_a[0].status, "pending")
         log = self.env["g2p.br.api.call.log"].search(
@@ -469,7 +502,8 @@ class TestBrApiRouters(BrApiDataMixin, FastAPITransactionCase):
                 body = self.assertStatus(
                     self.post("/disbursements/status", payload), 422
                 )
-                self.assertTrue(body["detail"])
+                self.assertTrue(body["errors"])
+                self.assertTrue(all(e["code"] for e in body["errors"]))
         log = self.env["g2p.br.api.call.log"].search(
             [("client_id", "=", self.clients["writer"].id)]
         )
@@ -488,6 +522,127 @@ class TestBrApiRouters(BrApiDataMixin, FastAPITransactionCase):
         self.assertStatus(
             self.post("/disbursements/status", {"items": [item]}, headers={}), 401
         )
+
+    def test_disbursement_status_time_strict(self):
+        """status_time: an ISO 8601 string only, representable, not far in the
+        future (422 with a code), never a 500 (OverflowError)."""
+        item = self._item(self.disbursements_a[0])
+        future = (fields.Datetime.now() + timedelta(days=1)).isoformat() + "Z"
+        for status_time, code in (
+            ("9999-12-31T23:59:59-14:00", "datetime_out_of_range"),
+            ("0001-01-01T00:00:00+14:00", "datetime_out_of_range"),
+            (1700000000, "datetime_type"),
+            (1700000000.5, "datetime_type"),
+            ("1700000000", "datetime_format"),
+            ("2026-11-20", "datetime_format"),
+            ("2026-11-20T10:00", "datetime_format"),
+            (None, "datetime_type"),
+            (future, "status_time_in_future"),
+            ("2999-01-01T00:00:00Z", "status_time_in_future"),
+        ):
+            with self.subTest(status_time=status_time):
+                payload = {"items": [dict(item, status_time=status_time)]}
+                body = self.assertStatus(
+                    self.post("/disbursements/status", payload), 422
+                )
+                self.assertEqual(
+                    body["errors"][0],
+                    {
+                        "code": code,
+                        "message": body["errors"][0]["message"],
+                        "location": ["body", "items", 0, "status_time"],
+                    },
+                )
+        self.disbursements_a.invalidate_recordset()
+        self.assertEqual(self.disbursements_a[0].status, "pending")
+
+    def test_disbursement_status_time_before_creation(self):
+        first, second = self.disbursements_a[:2]
+        payload = {
+            "items": [
+                self._item(first, status_time="1970-01-01T00:00:00Z"),
+                self._item(second),
+            ]
+        }
+        body = self.assertStatus(self.post("/disbursements/status", payload), 200)
+        self.assertEqual(
+            [(r["result"], r["code"]) for r in body["results"]],
+            [("error", "status_time_before_creation"), ("applied", None)],
+        )
+        first.invalidate_recordset()
+        self.assertEqual(first.status, "pending")
+
+    def test_disbursement_status_duplicate_reference(self):
+        first, second = self.disbursements_a[:2]
+        for expected_first in ("applied", "unchanged"):
+            payload = {
+                "items": [
+                    self._item(first, "sent"),
+                    self._item(second, "sent"),
+                    self._item(first, "sent"),
+                    self._item(first, "paid"),
+                ]
+            }
+            body = self.assertStatus(self.post("/disbursements/status", payload), 200)
+            self.assertEqual(
+                [(r["reference"], r["result"], r["code"]) for r in body["results"]],
+                [
+                    (first.reference, expected_first, None),
+                    (second.reference, expected_first, None),
+                    (first.reference, "error", "duplicate_reference"),
+                    (first.reference, "error", "duplicate_reference"),
+                ],
+            )
+        first.invalidate_recordset()
+        self.assertEqual(first.status, "sent")
+
+    def test_body_not_utf8_or_too_deep(self):
+        headers = dict(self.headers("writer"), **{"Content-Type": "application/json"})
+        for content, code in (
+            ('{"items": ["\u00e9"]}'.encode("latin-1"), "body_not_utf8"),
+            (b"[" * 5000 + b"]" * 5000, "json_too_deep"),
+            (b"{oops", "json_invalid"),
+        ):
+            with self.subTest(code=code):
+                response = self.client.post(
+                    "/disbursements/status", content=content, headers=headers
+                )
+                body = self.assertStatus(response, 422)
+                self.assertEqual(body["errors"][0]["code"], code)
+
+    def test_dates_are_rfc3339_with_offset(self):
+        member = self.members_a[0]
+        member.write(
+            {
+                "sr_updated_at": "2026-09-10 20:03:37",
+                "synced_at": "2026-09-11 08:00:00",
+            }
+        )
+        body = self.assertStatus(self.get(f"/beneficiaries/sr/{member.sr_id}"), 200)
+        self.assertEqual(body["sr_updated_at"], "2026-09-10T20:03:37Z")
+        self.assertEqual(body["synced_at"], "2026-09-11T08:00:00Z")
+        self.post(
+            "/disbursements/status", {"items": [self._item(self.disbursements_a[0])]}
+        )
+        body = self.assertStatus(
+            self.get(f"/beneficiaries/sr/{member.sr_id}/entitlements"), 200
+        )
+        status_time = body["items"][0]["disbursements"][0]["status_time"]
+        self.assertRegex(status_time, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+
+    def test_demo_key_not_stored_in_clear(self):
+        from ..models.g2p_br_api_demo import DEMO_KEY
+
+        secret = DEMO_KEY.split("_", 2)[2]
+        self.env.cr.execute(
+            "SELECT count(*) FROM g2p_br_api_client WHERE concat_ws("
+            "' ', name, note, key_prefix, key_salt, key_hash) LIKE %s",
+            (f"%{secret}%",),
+        )
+        self.assertEqual(self.env.cr.fetchone()[0], 0)
+        client = self.env.ref("g2p_br_api.api_client_demo", raise_if_not_found=False)
+        if client:
+            self.assertNotIn(secret, client.note or "")
 
     def test_disbursement_status_batch_of_1000(self):
         payload = {"items": [self._item(self.disbursements_a[0], "sent")] * 1000}
@@ -512,8 +667,8 @@ class TestBrApiRouters(BrApiDataMixin, FastAPITransactionCase):
     # ------------------------------------------------------------------
     # DCI IBR enrolled
     # ------------------------------------------------------------------
-    def _dci(self, query, query_type="idtype-value", client="reader", **header):
-        envelope = {
+    def _envelope(self, query=None, query_type="idtype-value", message=None, **header):
+        return {
             "signature": "",
             "header": {
                 "version": "1.0.0",
@@ -525,7 +680,8 @@ class TestBrApiRouters(BrApiDataMixin, FastAPITransactionCase):
                 "is_msg_encrypted": False,
                 **header,
             },
-            "message": {
+            "message": message
+            or {
                 "transaction_id": "txn-1",
                 "enrolled_criteria": {
                     "query_type": query_type,
@@ -534,26 +690,82 @@ class TestBrApiRouters(BrApiDataMixin, FastAPITransactionCase):
                 },
             },
         }
-        return self.post("/dci/ibr/sync/enrolled", envelope, client=client)
+
+    def _dci_post(self, envelope, client="reader", path="/registry/sync/enrolled"):
+        body = self.assertStatus(self.post(path, envelope, client=client), 200)
+        self.assertEqual(dci_spec.enrolled_response_errors(body), [])
+        return body
+
+    def _dci(self, query, query_type="idtype-value", client="reader", **header):
+        return self._dci_post(self._envelope(query, query_type, **header), client)
 
     def test_dci_enrolled_yes(self):
         nid = self.members_a[0].identifier_ids[0].value
-        body = self.assertStatus(
-            self._dci(
-                {
-                    "person_identifier": {"eq": nid},
-                    "programme_identifier.program.programme_identifier": {"eq": "T-A"},
-                }
-            ),
-            200,
+        body = self._dci(
+            {
+                "person_identifier": {"eq": nid},
+                "programme_identifier.program.programme_identifier": {"eq": "T-A"},
+            }
         )
         self.assertEqual(body["header"]["status"], "succ")
+        self.assertNotIn("status_reason_code", body["header"])
+        self.assertNotIn("signature", body)
         self.assertEqual(body["header"]["receiver_id"], "spmis.example.org")
         self.assertEqual(body["message"]["transaction_id"], "txn-1")
         [item] = body["message"]["enrolled_response"]
         self.assertEqual(item["reference_id"], "msg-1")
         self.assertEqual((item["status"], item["enrolled_status"]), ("succ", "yes"))
-        self.assertEqual(item["programmes"][0]["programme_identifier"], "T-A")
+        self.assertNotIn("status_reason_code", item)
+        self.assertNotIn("status_reason_message", item)
+        [programme] = item["programmes"]
+        self.assertEqual(programme["programme_identifier"], "T-A")
+        self.assertEqual(
+            (programme["enrolment_status"], programme["registry_state"]),
+            ("Active", "enrolled"),
+        )
+        self.assertRegex(item["timestamp"], r"Z$")
+
+    def test_dci_legacy_path_is_an_alias(self):
+        nid = self.members_a[0].identifier_ids[0].value
+        envelope = self._envelope({"person_identifier": {"eq": nid}})
+        new = self._dci_post(envelope)
+        old = self._dci_post(envelope, path="/dci/ibr/sync/enrolled")
+        for body in (new, old):
+            body["header"].pop("message_id")
+            body["header"].pop("message_ts")
+            body["message"].pop("correlation_id")
+            body["message"]["enrolled_response"][0].pop("timestamp")
+        self.assertEqual(new, old)
+
+    def test_dci_enrolment_vocabulary(self):
+        Membership = self.env["g2p.br.program.membership"]
+        first, second = (
+            Membership.search([("beneficiary_id", "=", member.id)])
+            for member in self.members_a
+        )
+        for member, step, status, state in (
+            (self.members_a[0], first.action_pause, "Suspended", "paused"),
+            (
+                self.members_a[0],
+                lambda: first.action_exit("Moved away"),
+                "Graduated",
+                "exited",
+            ),
+            (
+                self.members_a[1],
+                lambda: second.action_exit("Deceased"),
+                "Deceased",
+                "exited",
+            ),
+        ):
+            with self.subTest(status=status):
+                step()
+                query = {"person_identifier": {"eq": member.sr_id}}
+                [item] = self._dci(query)["message"]["enrolled_response"]
+                self.assertEqual(item["enrolled_status"], "no")
+                [programme] = item["programmes"]
+                self.assertEqual(programme["enrolment_status"], status)
+                self.assertEqual(programme["registry_state"], state)
 
     def test_dci_enrolled_forms(self):
         member = self.members_a[1]
@@ -595,42 +807,154 @@ class TestBrApiRouters(BrApiDataMixin, FastAPITransactionCase):
             ),
         ):
             with self.subTest(query=query):
-                body = self.assertStatus(self._dci(query, query_type), 200)
+                body = self._dci(query, query_type)
                 [item] = body["message"]["enrolled_response"]
                 self.assertEqual(item["status"], "succ", item)
                 self.assertEqual(item["enrolled_status"], expected)
 
-    def test_dci_enrolled_rejections(self):
+    def test_dci_spec_sample_request(self):
+        """The spec's own sample request (processflow2req.json), with a person
+        of the dataset: a valid EnrolledResponse (not the sample response's
+        search_response/reg_records form, see the README)."""
+        with open(f"{dci_spec.SAMPLE_DIR}/processflow2req.json", encoding="utf-8") as f:
+            envelope = json.load(f)
         nid = self.members_a[0].identifier_ids[0].value
-        for kwargs, code in (
-            (
-                {"query": {"person_identifier": {"eq": nid}}, "is_msg_encrypted": True},
-                "rjct.encryption.not_supported",
-            ),
-            (
-                {"query": {"person_identifier": {"eq": nid}}, "action": "delete"},
-                "rjct.action.not_supported",
-            ),
-            (
+        envelope["message"]["enrolled_criteria"]["query"]["attribute_value"] = nid
+        body = self._dci_post(envelope)
+        self.assertEqual(body["message"]["transaction_id"], "")
+        self.assertNotIn("search_response", body["message"])
+        [item] = body["message"]["enrolled_response"]
+        self.assertEqual((item["status"], item["enrolled_status"]), ("succ", "yes"))
+
+    def test_dci_several_queries_item_by_item(self):
+        nid_a = self.members_a[0].identifier_ids[0].value
+        message = {
+            "transaction_id": "txn-2",
+            "search_request": [
                 {
-                    "query": {"person_identifier": {"eq": nid}},
-                    "query_type": "predicate",
-                },
-                "rjct.query_type.not_supported",
-            ),
-            ({"query": {"programme_identifier": {"eq": "T-A"}}}, "rjct.query.invalid"),
-            ({"query": {"person_identifier": {"gt": nid}}}, "rjct.query.invalid"),
-            ({"query": {"person_identifier": [nid]}}, "rjct.query.invalid"),
-            ({"query": {"person_identifier": "A\x00"}}, "rjct.query.invalid"),
+                    "reference_id": f"ref-{n}",
+                    "timestamp": "2026-11-25T10:00:00Z",
+                    "search_criteria": {"query_type": "idtype-value", "query": query},
+                }
+                for n, query in enumerate(
+                    (
+                        {"person_identifier": {"eq": nid_a}},
+                        {"person_identifier": {"eq": "NOBODY"}},
+                        {"programme_identifier": {"eq": "T-A"}},
+                        {"person_identifier": {"eq": self.members_a[1].sr_id}},
+                    )
+                )
+            ],
+        }
+        body = self._dci_post(self._envelope(message=message))
+        items = body["message"]["enrolled_response"]
+        self.assertEqual(
+            [(i["reference_id"], i["status"], i["enrolled_status"]) for i in items],
+            [
+                ("ref-0", "succ", "yes"),
+                ("ref-1", "succ", "no"),
+                ("ref-2", "rjct", "no"),
+                ("ref-3", "succ", "yes"),
+            ],
+        )
+        self.assertEqual(items[2]["status_reason_code"], "rjct.search_criteria.invalid")
+        self.assertEqual(body["header"]["status"], "succ")
+        self.assertEqual(
+            (body["header"]["total_count"], body["header"]["completed_count"]), (4, 4)
+        )
+        # both forms at once, or too many queries: 422
+        both = dict(message, enrolled_criteria={"query": {}})
+        self.assertStatus(
+            self.post("/registry/sync/enrolled", self._envelope(message=both)), 422
+        )
+        many = dict(message, search_request=message["search_request"][:1] * 101)
+        self.assertStatus(
+            self.post("/registry/sync/enrolled", self._envelope(message=many)), 422
+        )
+
+    def test_dci_encrypted_message(self):
+        encrypted = {
+            "header": {"alg": "RSA-OAEP-256", "enc": "A256GCM", "kid": "k1"},
+            "ciphertext": "abc",
+            "encrypted_key": "def",
+            "tag": "ghi",
+            "iv": "jkl",
+        }
+        for envelope in (
+            self._envelope(message=encrypted, is_msg_encrypted=True),
+            self._envelope(message=encrypted),
+            self._envelope({"person_identifier": {"eq": "x"}}, is_msg_encrypted=True),
         ):
-            with self.subTest(code=code, kwargs=str(kwargs)[:80]):
-                body = self.assertStatus(self._dci(**kwargs), 200)
+            with self.subTest(envelope=str(envelope["message"])[:40]):
+                body = self._dci_post(envelope)
                 self.assertEqual(body["header"]["status"], "rjct")
+                self.assertEqual(
+                    body["header"]["status_reason_message"],
+                    "encrypted messages are not supported",
+                )
                 [item] = body["message"]["enrolled_response"]
                 self.assertEqual(
-                    (item["status"], item["status_reason_code"]), ("rjct", code)
+                    (item["status"], item["enrolled_status"]), ("rjct", "no")
                 )
-                self.assertIsNone(item["enrolled_status"])
+
+    def test_dci_enrolled_rejections(self):
+        nid = self.members_a[0].identifier_ids[0].value
+        # the whole message
+        body = self._dci({"person_identifier": {"eq": nid}}, action="delete")
+        self.assertEqual(
+            (body["header"]["status"], body["header"]["status_reason_code"]),
+            ("rjct", "rjct.action.not_supported"),
+        )
+        # one query
+        for kwargs in (
+            {"query": {"person_identifier": {"eq": nid}}, "query_type": "predicate"},
+            {"query": {"programme_identifier": {"eq": "T-A"}}},
+            {"query": {"person_identifier": {"gt": nid}}},
+            {"query": {"person_identifier": [nid]}},
+            {"query": {"person_identifier": "A\x00"}},
+        ):
+            with self.subTest(kwargs=str(kwargs)[:80]):
+                body = self._dci(**kwargs)
+                self.assertEqual(body["header"]["status"], "rjct")
+                self.assertNotIn("status_reason_code", body["header"])
+                [item] = body["message"]["enrolled_response"]
+                self.assertEqual(
+                    (
+                        item["status"],
+                        item["status_reason_code"],
+                        item["enrolled_status"],
+                    ),
+                    ("rjct", "rjct.search_criteria.invalid", "no"),
+                )
+                self.assertTrue(item["status_reason_message"])
+
+    def test_dci_ambiguous_identifier(self):
+        IdType = self.env["g2p.br.identifier.type"]
+        other_type = IdType.create({"code": "T-OTHER", "name": "Other"})
+        nid = self.members_a[0].identifier_ids[0].value
+        self.env["g2p.br.beneficiary.identifier"].create(
+            {
+                "beneficiary_id": self.members_a[1].id,
+                "type_id": other_type.id,
+                "value": nid,
+            }
+        )
+        [item] = self._dci({"person_identifier": {"eq": nid}})["message"][
+            "enrolled_response"
+        ]
+        self.assertEqual(
+            (item["status"], item["status_reason_code"]),
+            ("rjct", "rjct.search.too_many_records_found"),
+        )
+
+    def test_dci_errors_are_http_error_responses(self):
+        envelope = self._envelope({"person_identifier": {"eq": "x"}})
+        for path in ("/registry/sync/enrolled", "/dci/ibr/sync/enrolled"):
+            response = self.client.post(path, json=envelope)
+            body = self.assertStatus(response, 401)
+            self.assertEqual(dci_spec.http_error_errors(body), [])
+            body = self.assertStatus(self.post(path, {"header": {}}), 422)
+            self.assertEqual(dci_spec.http_error_errors(body), [])
 
     def test_dci_enrolled_malformed(self):
         for payload in (
@@ -639,7 +963,7 @@ class TestBrApiRouters(BrApiDataMixin, FastAPITransactionCase):
             {"header": {"message_id": "m"}, "message": {"transaction_id": "t"}},
         ):
             with self.subTest(payload=payload):
-                self.assertStatus(self.post("/dci/ibr/sync/enrolled", payload), 422)
+                self.assertStatus(self.post("/registry/sync/enrolled", payload), 422)
 
     # ------------------------------------------------------------------
     # OpenAPI
@@ -658,8 +982,27 @@ class TestBrApiRouters(BrApiDataMixin, FastAPITransactionCase):
                 "/programs/{code}/cycles",
                 "/disbursements/status",
                 "/dci/ibr/sync/enrolled",
+                "/registry/sync/enrolled",
+                "/disbursements",
+                "/disbursements/{reference}",
+                "/beneficiaries",
+                "/beneficiaries/enrollments",
+                "/beneficiaries/entitlements",
             },
         )
         self.assertEqual(
             set(body["components"]["securitySchemes"]), {"BearerKey", "ApiKeyHeader"}
         )
+        # one documented error shape for every error answer
+        for path, operations in body["paths"].items():
+            for method, operation in operations.items():
+                for code, response in operation["responses"].items():
+                    if code.startswith(("4", "5")):
+                        with self.subTest(path=path, method=method, code=code):
+                            schema = response["content"]["application/json"]["schema"]
+                            self.assertEqual(
+                                schema["$ref"], "#/components/schemas/ErrorResponse"
+                            )
+                for code in ("401", "422"):
+                    self.assertIn(code, operation["responses"], (path, method))
+        self.assertNotIn("HTTPValidationError", body["components"]["schemas"])

@@ -1,4 +1,5 @@
-"""17.0.1.1.0: the cursor follows the SR's own timestamps.
+"""17.0.1.1.0: the cursor follows the SR's own timestamps; the page jobs run in
+root.g2p_br.sr_sync (was root.br_sr_sync).
 
 Before, a connection's cursor was the start of its last successful run on the
 BR's clock minus the overlap. Compared with the SR's ``last_updated`` values,
@@ -19,6 +20,22 @@ _logger = logging.getLogger(__name__)
 def migrate(cr, version):
     if not version:
         return
+    # the channel root.br_sr_sync became root.g2p_br.sr_sync (its record is
+    # noupdate): rename it and hang it under the registry's channel
+    cr.execute(
+        SQL(
+            """
+            UPDATE queue_job_channel c
+               SET name = 'sr_sync', parent_id = p.res_id
+              FROM ir_model_data d, ir_model_data p
+             WHERE d.module = 'g2p_br_sr_sync'
+               AND d.name = 'queue_job_channel_br_sr_sync'
+               AND c.id = d.res_id
+               AND p.module = 'g2p_beneficiary_registry'
+               AND p.name = 'queue_job_channel_br'
+            """
+        )
+    )
     cr.execute(
         SQL(
             "UPDATE g2p_br_sr_connection SET cursor = NULL"
