@@ -185,10 +185,13 @@ class ClientErrorMiddleware:
                 response = body_error_response(exc)
             else:
                 response = http_exception_response(exc)
+            # the route's template, never the path: a path may hold a
+            # person's identifier
+            route = getattr(scope.get("route"), "path", None) or "(no route)"
             _logger.info(
                 "BR API %s %s -> %s",
                 scope.get("method"),
-                scope.get("path"),
+                route,
                 response.status_code,
             )
             if scope.get("method") == "POST" and response.status_code == 422:
