@@ -789,7 +789,9 @@ def analyze(cr):
         )
         if table_exists(cr, t)
     ]
-    cr.execute(f"ANALYZE {', '.join(tables)}")
+    from odoo.tools import SQL
+
+    cr.execute(SQL("ANALYZE %s", SQL(", ").join(map(SQL.identifier, tables))))
     cr.commit()
 
 
