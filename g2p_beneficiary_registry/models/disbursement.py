@@ -447,15 +447,37 @@ class G2pBrDisbursement(models.Model):
     @api.model
     def _create_for_cycle(self, cycle):
         """A pending disbursement of the remainder of each entitlement of
-        :meth:`_disbursable_sql`, in one INSERT ... SELECT. Its statement
+        :meth:`_disbursable_sql`, in one INSERT (after one SELECT of the
+        candidates). Its statement
         trigger refreshes the entitlements' totals and PostgreSQL checks that
         none is over-disbursed (the guards of :meth:`create`). Idempotent.
         Returns the number created."""
         self.flush_model()
         self.env["g2p.br.entitlement"].flush_model()
+        cr = self.env.cr
+        # The candidates and their sequence numbers first, in a statement of
+        # their own: read in the INSERT that fills the table, the in-flight
+        # NOT EXISTS and the numbering would scan the rows it adds again for
+        # every row (quadratic on a first run over an empty table).
+        cr.execute(
+            SQL(
+                """
+            SELECT d.id, COALESCE(c.n, 0) + 1
+              FROM (SELECT e.id %(disbursable)s) d
+              LEFT JOIN (SELECT entitlement_id, COUNT(*) AS n
+                           FROM g2p_br_disbursement GROUP BY entitlement_id) c
+                     ON c.entitlement_id = d.id
+            """,
+                disbursable=self._disbursable_sql(cycle),
+            )
+        )
+        rows = cr.fetchall()
+        if not rows:
+            return 0
+        ids, sequences = (list(column) for column in zip(*rows, strict=True))
         now = fields.Datetime.now()
         is_cash = cycle.program_id.benefit_kind == "cash"
-        self.env.cr.execute(
+        cr.execute(
             SQL(
                 """
             WITH created AS (
@@ -465,14 +487,12 @@ class G2pBrDisbursement(models.Model):
                      status, pending_at, status_time,
                      create_uid, create_date, write_uid, write_date)
                 SELECT e.id, e.beneficiary_id, e.program_id, e.cycle_id, e.company_id,
-                       e.benefit_kind,
-                       'BR-' || e.id || '-' || (
-                           SELECT COUNT(*) + 1 FROM g2p_br_disbursement p
-                            WHERE p.entitlement_id = e.id),
+                       e.benefit_kind, 'BR-' || e.id || '-' || v.seq,
                        %(amount)s, %(quantity)s, e.currency_id, %(channel)s,
                        'pending', %(now)s, %(now)s,
                        %(uid)s, %(now)s, %(uid)s, %(now)s
-                %(disbursable)s
+                  FROM unnest(%(ids)s::int[], %(sequences)s::int[]) AS v(id, seq)
+                  JOIN g2p_br_entitlement e ON e.id = v.id
                 ON CONFLICT (reference) DO NOTHING
                 RETURNING entitlement_id
             )
@@ -483,7 +503,8 @@ class G2pBrDisbursement(models.Model):
                 channel=self._channel_for(cycle.program_id),
                 now=now,
                 uid=self.env.uid,
-                disbursable=self._disbursable_sql(cycle),
+                ids=ids,
+                sequences=sequences,
             )
         )
         created = self.env.cr.fetchone()[0]
