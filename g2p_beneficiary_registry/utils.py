@@ -167,8 +167,9 @@ def audit_context(env, path=None, reason=None):
 
 
 def create_immutable_link_function(cr):
-    """The trigger function that refuses to move a record to another parent
-    (its BEFORE UPDATE triggers fire only when such a link changes)."""
+    """The trigger functions that refuse to move a record to another parent and
+    to delete it: their BEFORE UPDATE / BEFORE DELETE triggers fire only when
+    their WHEN condition says the change is forbidden."""
     cr.execute(
         SQL(
             """
@@ -176,6 +177,12 @@ def create_immutable_link_function(cr):
         LANGUAGE plpgsql AS $$
         BEGIN
             RAISE EXCEPTION 'g2p_br: % % cannot move to another %', TG_TABLE_NAME,
+                OLD.id, TG_ARGV[0] USING ERRCODE = 'integrity_constraint_violation';
+        END $$;
+        CREATE OR REPLACE FUNCTION g2p_br_refuse_delete() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION 'g2p_br: % % cannot be deleted: %', TG_TABLE_NAME,
                 OLD.id, TG_ARGV[0] USING ERRCODE = 'integrity_constraint_violation';
         END $$;
         """

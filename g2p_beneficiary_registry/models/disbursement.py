@@ -150,18 +150,11 @@ CREATE TRIGGER g2p_br_disbursement_after_delete AFTER DELETE ON g2p_br_disbursem
     REFERENCING OLD TABLE AS old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION g2p_br_disbursement_after_delete();
 
-CREATE OR REPLACE FUNCTION g2p_br_disbursement_before_delete() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    IF OLD.status <> 'pending' THEN
-        RAISE EXCEPTION 'g2p_br: disbursement % is %, it cannot be deleted',
-            OLD.id, OLD.status USING ERRCODE = 'integrity_constraint_violation';
-    END IF;
-    RETURN OLD;
-END $$;
 DROP TRIGGER IF EXISTS g2p_br_disbursement_before_delete ON g2p_br_disbursement;
+DROP FUNCTION IF EXISTS g2p_br_disbursement_before_delete();
 CREATE TRIGGER g2p_br_disbursement_before_delete BEFORE DELETE ON g2p_br_disbursement
-    FOR EACH ROW EXECUTE FUNCTION g2p_br_disbursement_before_delete();
+    FOR EACH ROW WHEN (OLD.status <> 'pending')
+    EXECUTE FUNCTION g2p_br_refuse_delete('only a pending disbursement is deleted');
 
 DROP TRIGGER IF EXISTS g2p_br_disbursement_immutable ON g2p_br_disbursement;
 CREATE TRIGGER g2p_br_disbursement_immutable BEFORE UPDATE ON g2p_br_disbursement

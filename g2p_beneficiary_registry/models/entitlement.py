@@ -35,18 +35,11 @@ DISBURSEMENT_STATUSES = [
 
 
 ENTITLEMENT_TRIGGERS = """
-CREATE OR REPLACE FUNCTION g2p_br_entitlement_before_delete() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    IF OLD.state <> 'draft' THEN
-        RAISE EXCEPTION 'g2p_br: entitlement % is %, only a draft can be deleted',
-            OLD.id, OLD.state USING ERRCODE = 'integrity_constraint_violation';
-    END IF;
-    RETURN OLD;
-END $$;
 DROP TRIGGER IF EXISTS g2p_br_entitlement_before_delete ON g2p_br_entitlement;
+DROP FUNCTION IF EXISTS g2p_br_entitlement_before_delete();
 CREATE TRIGGER g2p_br_entitlement_before_delete BEFORE DELETE ON g2p_br_entitlement
-    FOR EACH ROW EXECUTE FUNCTION g2p_br_entitlement_before_delete();
+    FOR EACH ROW WHEN (OLD.state <> 'draft')
+    EXECUTE FUNCTION g2p_br_refuse_delete('only a draft entitlement is deleted');
 
 DROP TRIGGER IF EXISTS g2p_br_entitlement_immutable ON g2p_br_entitlement;
 CREATE TRIGGER g2p_br_entitlement_immutable BEFORE UPDATE ON g2p_br_entitlement
