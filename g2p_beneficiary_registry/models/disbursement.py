@@ -114,7 +114,11 @@ DECLARE
     refused boolean;
 BEGIN
     {check}
+    -- tells the entitlement history trigger that this UPDATE sets totals,
+    -- never a state (see history.py); local, and undone on error
+    PERFORM set_config('g2p_br.totals_refresh', 'on', true);
     EXECUTE $q$ {REFRESH_TOTALS_SQL.format(ids=ids)} $q$;
+    PERFORM set_config('g2p_br.totals_refresh', '', true);
     RETURN NULL;
 END $$;
 """
