@@ -36,6 +36,7 @@ Prints one JSON object on the last line of stdout.
 
 import argparse
 import json
+import os
 import resource
 import sys
 import time
@@ -127,6 +128,32 @@ def backend_memory(cr):
     }
 
 
+def backend_cpu_s(cr):
+    """CPU seconds (user + system) this cursor's PostgreSQL backend has used:
+    on a shared machine the wall time of a step varies up to 3x with the
+    load, its CPU time much less."""
+    cr.execute("SELECT pg_backend_pid()")
+    pid = cr.fetchone()[0]
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def cpu_measured(cr, result, prefix=""):
+    """``<prefix>cpu_s``: CPU seconds of the block, PostgreSQL's backend plus
+    this (Odoo) process, and each of them."""
+    pg_before, odoo_before = backend_cpu_s(cr), time.process_time()
+    yield
+    pg_after, odoo = backend_cpu_s(cr), time.process_time() - odoo_before
+    pg = pg_after - pg_before if pg_before is not None else None
+    result[f"{prefix}pg_cpu_s"] = round(pg, 2) if pg is not None else None
+    result[f"{prefix}odoo_cpu_s"] = round(odoo, 2)
+    result[f"{prefix}cpu_s"] = round((pg or 0) + odoo, 2)
+
+
 def flush_pg_stats(cr):
     """Ask this backend to publish its pending statistics (temp files) when
     it goes idle (PostgreSQL 15), then let it go idle."""
@@ -140,7 +167,7 @@ def measured(env, db, result, key):
     the backend's peak RSS."""
     monitor = PgMonitor(db)
     before = monitor.read()
-    with timed(result, key):
+    with cpu_measured(env.cr, result), timed(result, key):
         yield
     flush_pg_stats(env.cr)
     time.sleep(1.2)
@@ -834,14 +861,16 @@ def part_ours(env, db, op, since, result, repeat=1):
     ours = OPERATIONS[op][3]
     set_threshold(env, 10**9)
     env.cr.commit()
-    times = []
+    times, cpu_times = [], []
     for _i in range(repeat - 1 if op != "status" else 0):
         with rolled_back(env):
-            start = time.perf_counter()
-            ours(env)
-            env.flush_all()
-            env.cr.execute("SELECT 1")
+            start, cpu = time.perf_counter(), {}
+            with cpu_measured(env.cr, cpu):
+                ours(env)
+                env.flush_all()
+                env.cr.execute("SELECT 1")
             times.append(round(time.perf_counter() - start, 3))
+            cpu_times.append(cpu["cpu_s"])
         env.cr.commit()
     with measured(env, db, result, "ours_s"):
         rows = ours(env)
@@ -850,6 +879,8 @@ def part_ours(env, db, op, since, result, repeat=1):
     result["rows"] = rows
     result["ours_runs_s"] = [*times, result["ours_s"]]
     result["ours_min_s"] = min(result["ours_runs_s"])
+    result["ours_cpu_runs_s"] = [*cpu_times, result["cpu_s"]]
+    result["ours_min_cpu_s"] = min(result["ours_cpu_runs_s"])
     if since:
         result["digest"] = digest(env, op, since)
 

@@ -19,15 +19,31 @@ from pathlib import Path
 from run import LABELS, OPERATIONS
 
 
-def times(files):
+def times(files, key="ours_min_s", fallback="ours_s"):
     """{operation: [least time of each run]}, and the reports."""
     out, reports = {}, []
     for name in files:
         report = json.loads(Path(name).read_text())
         reports.append(report)
         for r in report["operations"]:
-            out.setdefault(r["operation"], []).append(r.get("ours_min_s", r["ours_s"]))
+            value = r.get(key, r.get(fallback))
+            if value is not None:
+                out.setdefault(r["operation"], []).append(value)
     return out, reports
+
+
+def rows(old, new, limit):
+    for op in OPERATIONS:
+        if op not in old or op not in new:
+            continue
+        o, n = min(old[op]), min(new[op])
+        ratio = n / o if o else None
+        ok = "yes" if ratio is not None and ratio <= limit else "**no**"
+        yield (
+            f"| {LABELS[op]} | {o:.2f} | {n:.2f} | {ratio:.2f} | {ok} "
+            f"| {', '.join(f'{t:.2f}' for t in old[op])} "
+            f"| {', '.join(f'{t:.2f}' for t in new[op])} |"
+        )
 
 
 def table(old_files, new_files, limit):
@@ -49,17 +65,24 @@ def table(old_files, new_files, limit):
         ),
         "|---|---:|---:|---:|---|---|---|",
     ]
-    for op in OPERATIONS:
-        if op not in old or op not in new:
-            continue
-        o, n = min(old[op]), min(new[op])
-        ratio = n / o if o else None
-        ok = "yes" if ratio is not None and ratio <= limit else "**no**"
-        lines.append(
-            f"| {LABELS[op]} | {o:.2f} | {n:.2f} | {ratio:.2f} | {ok} "
-            f"| {', '.join(f'{t:.2f}' for t in old[op])} "
-            f"| {', '.join(f'{t:.2f}' for t in new[op])} |"
-        )
+    lines += rows(old, new, limit)
+    old_cpu, _reports = times(old_files, "ours_min_cpu_s", "ours_cpu_s")
+    new_cpu, _reports = times(new_files, "ours_min_cpu_s", "ours_cpu_s")
+    if old_cpu and new_cpu:
+        lines += [
+            "",
+            (
+                "CPU seconds (PostgreSQL backend + Odoo process), least of each "
+                "side: the machine's load changes these much less than wall time."
+            ),
+            "",
+            (
+                f"| Operation | Old CPU (s) | New CPU (s) | New / old | "
+                f"Within {limit}× | Old runs (s) | New runs (s) |"
+            ),
+            "|---|---:|---:|---:|---|---|---|",
+            *rows(old_cpu, new_cpu, limit),
+        ]
     return "\n".join(lines) + "\n"
 
 

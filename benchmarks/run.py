@@ -169,6 +169,13 @@ def measure(db, job_db, op, args):
         "ours_peak_rss_mib": ours["peak_rss_mib"],
         "ours_runs_s": ours["ours_runs_s"],
         "ours_min_s": ours["ours_min_s"],
+        # CPU seconds (PostgreSQL backend + Odoo): steadier than wall time on
+        # a shared machine
+        "ours_cpu_s": ours.get("cpu_s"),
+        "ours_pg_cpu_s": ours.get("pg_cpu_s"),
+        "ours_odoo_cpu_s": ours.get("odoo_cpu_s"),
+        "ours_cpu_runs_s": ours.get("ours_cpu_runs_s"),
+        "ours_min_cpu_s": ours.get("ours_min_cpu_s"),
         **{f"ours_{k}": ours.get(k) for k in PG_KEYS},
     }
     if refs:
@@ -288,8 +295,11 @@ def markdown(report):  # noqa: C901 (one table, two layouts)
     if floors:
         head += " Naive (ms/row) | Naive, extrapolated |"
         rule += "---:|---:|"
-    head += " Odoo peak RSS | PG backend peak RSS | PG temp files (MiB) | WAL (MiB) |"
-    rule += "---:|---:|---:|---:|"
+    head += (
+        " CPU (s: PG + Odoo) | Odoo peak RSS | PG backend peak RSS"
+        " | PG temp files (MiB) | WAL (MiB) |"
+    )
+    rule += "---:|---:|---:|---:|---:|"
     lines += [head, rule]
     for r in results:
         line = (
@@ -312,6 +322,9 @@ def markdown(report):  # noqa: C901 (one table, two layouts)
                 f"| {fmt(r.get('naive_extrapolated_s'), ',')} |"
             )
         line += (
+            f" {fmt(r.get('ours_cpu_s'), '.2f')}"
+            f" ({fmt(r.get('ours_pg_cpu_s'), '.2f')} + "
+            f"{fmt(r.get('ours_odoo_cpu_s'), '.2f')}) |"
             f" {fmt(r['ours_peak_rss_mib'], '.0f')} "
             f"| {fmt(r.get('ours_pg_backend_peak_rss_mib'), '.0f')} "
             f"| {r.get('ours_pg_temp_files') or 0} files, "
