@@ -120,6 +120,20 @@ SELECT 'totals_mismatch', v.id,
  WHERE abs(COALESCE(v.disbursed_total, 0) - p.paid) > 0.005
     OR abs(COALESCE(v.remaining, 0)
            - (COALESCE(v.entitled, 0) - COALESCE(v.disbursed_total, 0))) > 0.005
+UNION ALL
+-- 5. history links pointing nowhere (they are not foreign keys: history.py)
+SELECT 'history_link_dangling', h.id,
+       format('entitlement %s, disbursement %s, cycle %s, program %s',
+              h.entitlement_id, h.disbursement_id, h.cycle_id, h.program_id)
+  FROM g2p_br_history h
+ WHERE (h.entitlement_id IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM g2p_br_entitlement x WHERE x.id = h.entitlement_id))
+    OR (h.disbursement_id IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM g2p_br_disbursement x WHERE x.id = h.disbursement_id))
+    OR (h.cycle_id IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM g2p_br_cycle x WHERE x.id = h.cycle_id))
+    OR (h.program_id IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM g2p_br_program x WHERE x.id = h.program_id))
 ORDER BY 1, 2
 """
 

@@ -15,54 +15,9 @@ from odoo.tools import SQL, mute_logger
 
 from ..utils import workflow
 from .common import BeneficiaryRegistryCase
+from .rpc_common import money_invariant_violations
 
 JAN_1, JAN_31 = date(2027, 1, 1), date(2027, 1, 31)
-
-# One query of the money invariants: every row it returns is a violation.
-INVARIANTS_SQL = """
-    SELECT 'over-disbursed', e.id FROM g2p_br_entitlement e
-      JOIN g2p_br_disbursement d ON d.entitlement_id = e.id
-     WHERE d.status IN ('pending', 'sent', 'paid')
-     GROUP BY e.id
-    HAVING SUM(CASE WHEN e.benefit_kind = 'cash' THEN d.amount ELSE d.quantity END)
-           > MAX(CASE WHEN e.benefit_kind = 'cash' THEN e.amount ELSE e.quantity END)
-             + 0.001
-    UNION ALL
-    SELECT 'live under a non-approved entitlement or cancelled cycle', d.id
-      FROM g2p_br_disbursement d
-      JOIN g2p_br_entitlement e ON e.id = d.entitlement_id
-      JOIN g2p_br_cycle c ON c.id = e.cycle_id
-     WHERE d.status IN ('sent', 'paid')
-       AND (e.state NOT IN ('approved', 'expired') OR c.state = 'cancelled')
-    UNION ALL
-    SELECT 'entitlement without membership of its program', e.id
-      FROM g2p_br_entitlement e
-      JOIN g2p_br_cycle c ON c.id = e.cycle_id
-     WHERE e.program_id IS DISTINCT FROM c.program_id
-        OR NOT EXISTS (SELECT 1 FROM g2p_br_program_membership m
-                        WHERE m.program_id = c.program_id
-                          AND m.beneficiary_id = e.beneficiary_id)
-    UNION ALL
-    SELECT 'totals differ from their sums', e.id FROM g2p_br_entitlement e
-      LEFT JOIN LATERAL (
-          SELECT COALESCE(SUM(CASE WHEN e.benefit_kind = 'cash' THEN d.amount
-                                   ELSE d.quantity END)
-                          FILTER (WHERE d.status = 'paid'), 0) AS paid
-            FROM g2p_br_disbursement d WHERE d.entitlement_id = e.id) s ON true
-     WHERE ABS(e.disbursed_total - s.paid) > 0.001
-        OR ABS(e.remaining - ((CASE WHEN e.benefit_kind = 'cash' THEN e.amount
-                                    ELSE e.quantity END) - e.disbursed_total)) > 0.001
-    UNION ALL
-    SELECT 'history link pointing nowhere', h.id FROM g2p_br_history h
-     WHERE (h.entitlement_id IS NOT NULL AND NOT EXISTS (
-                SELECT 1 FROM g2p_br_entitlement x WHERE x.id = h.entitlement_id))
-        OR (h.disbursement_id IS NOT NULL AND NOT EXISTS (
-                SELECT 1 FROM g2p_br_disbursement x WHERE x.id = h.disbursement_id))
-        OR (h.cycle_id IS NOT NULL AND NOT EXISTS (
-                SELECT 1 FROM g2p_br_cycle x WHERE x.id = h.cycle_id))
-        OR (h.program_id IS NOT NULL AND NOT EXISTS (
-                SELECT 1 FROM g2p_br_program x WHERE x.id = h.program_id))
-"""
 
 
 @tagged("post_install", "-at_install")
@@ -78,8 +33,9 @@ class TestIntegrity(BeneficiaryRegistryCase):
 
     def tearDown(self):
         self.env.flush_all()
-        self.env.cr.execute(INVARIANTS_SQL)
-        self.assertEqual(self.env.cr.fetchall(), [], "money invariants violated")
+        self.assertEqual(
+            money_invariant_violations(self.env.cr), [], "money invariants violated"
+        )
         super().tearDown()
 
     def assertRefusedBySql(self, query, *params):
