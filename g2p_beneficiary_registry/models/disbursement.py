@@ -52,22 +52,30 @@ CHANNELS = [
 # entitlements a statement touched. One definition for every path (ORM create
 # and write, the set-based creation, batch status updates, a manual repair).
 REFRESH_TOTALS_SQL = """
-    WITH sums AS (
+    WITH touched AS (
+        SELECT DISTINCT x AS id FROM ({ids}) AS s(x)
+    ), sums AS (
+        -- one index probe of the disbursements per entitlement touched (a
+        -- batch of 1,000 status reports must not read the whole table)
         SELECT e.id,
                CASE WHEN e.benefit_kind = 'cash' THEN e.amount ELSE e.quantity END
                    AS entitled,
-               COALESCE(SUM(v.value) FILTER (WHERE d.status = 'paid'), 0) AS paid,
-               COALESCE(SUM(v.value) FILTER (
-                   WHERE d.status IN ('pending', 'sent', 'paid')), 0) AS live,
-               COUNT(d.id) FILTER (WHERE d.status IN ('pending', 'sent')) AS flying,
-               COUNT(d.id) FILTER (WHERE d.status = 'failed') AS failed
-          FROM g2p_br_entitlement e
-          LEFT JOIN g2p_br_disbursement d ON d.entitlement_id = e.id
-          LEFT JOIN LATERAL (
-              SELECT CASE WHEN e.benefit_kind = 'cash' THEN d.amount
-                          ELSE d.quantity END AS value) v ON true
-         WHERE e.id IN ({ids})
-         GROUP BY e.id
+               s.paid, s.live, s.flying, s.failed
+          FROM touched
+          JOIN g2p_br_entitlement e ON e.id = touched.id
+          CROSS JOIN LATERAL (
+              SELECT COALESCE(SUM(v.value) FILTER (WHERE d.status = 'paid'), 0)
+                         AS paid,
+                     COALESCE(SUM(v.value) FILTER (
+                         WHERE d.status IN ('pending', 'sent', 'paid')), 0) AS live,
+                     COUNT(*) FILTER (WHERE d.status IN ('pending', 'sent'))
+                         AS flying,
+                     COUNT(*) FILTER (WHERE d.status = 'failed') AS failed
+                FROM g2p_br_disbursement d
+                CROSS JOIN LATERAL (
+                    SELECT CASE WHEN e.benefit_kind = 'cash' THEN d.amount
+                                ELSE d.quantity END AS value) v
+               WHERE d.entitlement_id = e.id) s
     ), agg AS (
         SELECT id, paid, live,
                CASE WHEN paid > 0 AND paid >= entitled THEN 'fully_disbursed'

@@ -15,42 +15,58 @@ PATHS = [
 # change: set-based, whatever the path. ``{table}``/``{kind}``/``{state}`` name
 # the table, the record type and its state column; ``{moved}`` selects the
 # changed rows (n = new, o = old).
-# The parent (``p``) gives the cycle, program, company and benefit kind: the
-# ORM fills the related columns of a new row only after its INSERT.
+# The row's own denormalised columns give the cycle, program, company and
+# benefit kind; the parent (cycle or entitlement) only where they are still
+# empty: the ORM fills a new row's related columns after its INSERT. (A join
+# with the parent read the whole entitlement table for every batch of 1,000
+# status reports.)
 HISTORY_INSERT = """
     INSERT INTO g2p_br_history
         (at, user_id, path, record_type, {kind}_id, {extra_ids} cycle_id, program_id,
          company_id, from_state, to_state, amount, reason)
     SELECT now() at time zone 'UTC', n.write_uid,
            COALESCE(NULLIF(current_setting('g2p_br.path', true), ''), 'ui'),
-           '{kind}', n.id, {extra_values} {cycle}, p.program_id, p.company_id,
+           '{kind}', n.id, {extra_values} {cycle}, {program}, {company},
            {from_state}, n.{state},
            CASE WHEN {benefit_kind} = 'cash' THEN n.amount ELSE n.quantity END,
            COALESCE({own_reason},
                     NULLIF(current_setting('g2p_br.reason', true), ''))
       FROM {moved}
 """
+
+
+def _own_or_parent(column, parent_table, parent_link):
+    return (
+        f"COALESCE(n.{column}, (SELECT p.{column} FROM {parent_table} p"
+        f" WHERE p.id = n.{parent_link}))"
+    )
+
+
 PARENTS = {
-    "entitlement": (
-        "JOIN g2p_br_cycle p ON p.id = n.cycle_id",
-        "n.cycle_id",
-        "n.benefit_kind",
-    ),
-    "disbursement": (
-        "JOIN g2p_br_entitlement p ON p.id = n.entitlement_id",
-        "p.cycle_id",
-        "p.benefit_kind",
-    ),
+    "entitlement": {
+        "cycle": "n.cycle_id",
+        "program": _own_or_parent("program_id", "g2p_br_cycle", "cycle_id"),
+        "company": _own_or_parent("company_id", "g2p_br_cycle", "cycle_id"),
+        "benefit_kind": "n.benefit_kind",
+    },
+    "disbursement": {
+        key: _own_or_parent(column, "g2p_br_entitlement", "entitlement_id")
+        for key, column in (
+            ("cycle", "cycle_id"),
+            ("program", "program_id"),
+            ("company", "company_id"),
+            ("benefit_kind", "benefit_kind"),
+        )
+    },
 }
 
 
 def _history_trigger(table, kind, state, event, own_reason, extra_ids=""):
     name = f"g2p_br_history_{kind}_{event.lower()}"
-    parent, cycle, benefit_kind = PARENTS[kind]
     skip = ""
     if event == "INSERT":
         moved, from_state, referencing = (
-            f"new_rows n {parent}",
+            "new_rows n",
             "NULL",
             "REFERENCING NEW TABLE AS new_rows",
         )
@@ -69,15 +85,14 @@ def _history_trigger(table, kind, state, event, own_reason, extra_ids=""):
     END IF;"""
         moved, from_state, referencing = (
             (
-                f"new_rows n JOIN old_rows o ON o.id = n.id {parent}"
+                "new_rows n JOIN old_rows o ON o.id = n.id"
                 f" WHERE o.{state} IS DISTINCT FROM n.{state}"
             ),
             f"o.{state}",
             "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
         )
     insert = HISTORY_INSERT.format(
-        cycle=cycle,
-        benefit_kind=benefit_kind,
+        **PARENTS[kind],
         kind=kind,
         state=state,
         moved=moved,
