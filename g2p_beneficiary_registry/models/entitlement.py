@@ -34,6 +34,14 @@ DISBURSEMENT_STATUSES = [
 ]
 
 
+# See the fields: the indexes a registry made before, and the failed ones.
+ENTITLEMENT_INDEXES = """
+DROP INDEX IF EXISTS g2p_br_entitlement__beneficiary_id_index;
+DROP INDEX IF EXISTS g2p_br_entitlement__company_id_index;
+DROP INDEX IF EXISTS g2p_br_entitlement__disbursement_status_index;
+CREATE INDEX IF NOT EXISTS g2p_br_entitlement_disbursement_failed
+    ON g2p_br_entitlement (cycle_id) WHERE disbursement_status = 'failed';
+"""
 ENTITLEMENT_TRIGGERS = """
 DROP TRIGGER IF EXISTS g2p_br_entitlement_before_delete ON g2p_br_entitlement;
 DROP FUNCTION IF EXISTS g2p_br_entitlement_before_delete();
@@ -133,8 +141,13 @@ class G2pBrEntitlement(models.Model):
     _initial_values = {"state": "draft", "disbursement_status": "not_started"}
     _immutable_fields = ("beneficiary_id", "cycle_id", "program_id", "company_id")
 
+    # Indexes cost every bulk step an insert per row (generate writes a
+    # million rows, approve and the totals rewrite them): no index on
+    # beneficiary_id (the unique (beneficiary_id, cycle_id) serves it), on
+    # company_id (one value per registry, no plan would use it) or on
+    # disbursement_status (a partial index finds the failed ones): init().
     beneficiary_id = fields.Many2one(
-        "g2p.br.beneficiary", required=True, ondelete="restrict", index=True
+        "g2p.br.beneficiary", required=True, ondelete="restrict"
     )
     cycle_id = fields.Many2one(
         "g2p.br.cycle", required=True, ondelete="restrict", index=True
@@ -142,7 +155,7 @@ class G2pBrEntitlement(models.Model):
     program_id = fields.Many2one(
         related="cycle_id.program_id", store=True, index=True, string="Program"
     )
-    company_id = fields.Many2one(related="cycle_id.company_id", store=True, index=True)
+    company_id = fields.Many2one(related="cycle_id.company_id", store=True)
     benefit_kind = fields.Selection(
         [("cash", "Cash"), ("in_kind", "In-kind")], required=True, default="cash"
     )
@@ -201,7 +214,6 @@ class G2pBrEntitlement(models.Model):
         DISBURSEMENT_STATUSES,
         default="not_started",
         readonly=True,
-        index=True,
         copy=False,
         required=True,
     )
@@ -263,6 +275,7 @@ class G2pBrEntitlement(models.Model):
             )
         create_immutable_link_function(cr)
         cr.execute(SQL(ENTITLEMENT_TRIGGERS))
+        cr.execute(SQL(ENTITLEMENT_INDEXES))
 
     @api.depends("beneficiary_id", "cycle_id")
     def _compute_display_name(self):
