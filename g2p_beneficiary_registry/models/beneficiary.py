@@ -4,7 +4,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.osv import expression
 
-from ..utils import count_by, iso
+from ..utils import count_by, iso, open_related
 
 
 class G2pBrBeneficiary(models.Model):
@@ -228,15 +228,7 @@ class G2pBrBeneficiary(models.Model):
             rec.group_member_count = group_members.get(rec._origin.id, 0)
 
     def _action_open_related(self, model, name, field="beneficiary_id"):
-        self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "name": name,
-            "res_model": model,
-            "view_mode": "tree,form",
-            "domain": [(field, "=", self.id)],
-            "context": {"default_" + field: self.id},
-        }
+        return open_related(self, model, name, field)
 
     def action_open_memberships(self):
         return self._action_open_related("g2p.br.program.membership", _("Programs"))

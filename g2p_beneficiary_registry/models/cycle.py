@@ -20,6 +20,7 @@ from ..utils import (
     guard_create,
     guard_write,
     in_workflow,
+    open_related,
     workflow,
 )
 from .bulk_operation_mixin import BUSY_FIELDS
@@ -518,15 +519,7 @@ class G2pBrCycle(models.Model):
             cycle.disbursed_rate = 100.0 * disbursed / entitled if entitled else 0.0
 
     def _action_open_related(self, model, name):
-        self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "name": name,
-            "res_model": model,
-            "view_mode": "tree,form",
-            "domain": [("cycle_id", "=", self.id)],
-            "context": {"default_cycle_id": self.id},
-        }
+        return open_related(self, model, name, "cycle_id")
 
     def action_open_entitlements(self):
         return self._action_open_related("g2p.br.entitlement", _("Entitlements"))

@@ -18,6 +18,7 @@ from ..utils import (
     count_by,
     guard_create,
     guard_write,
+    open_related,
     workflow,
 )
 from .bulk_operation_mixin import BUSY_FIELDS
@@ -50,6 +51,12 @@ STRUCTURE_FIELDS = (
     "item_id",
 )
 
+CYCLE_FREQUENCIES = [
+    ("monthly", "Monthly"),
+    ("quarterly", "Quarterly"),
+    ("yearly", "Yearly"),
+    ("one_off", "One-off"),
+]
 FREQUENCY_DELTAS = {
     "monthly": relativedelta(months=1),
     "quarterly": relativedelta(months=3),
@@ -171,12 +178,7 @@ class G2pBrProgram(models.Model):
         help="Maximum per beneficiary and cycle; 0 means no cap.",
     )
     cycle_frequency = fields.Selection(
-        [
-            ("monthly", "Monthly"),
-            ("quarterly", "Quarterly"),
-            ("yearly", "Yearly"),
-            ("one_off", "One-off"),
-        ],
+        CYCLE_FREQUENCIES,
         required=True,
         default="monthly",
     )
@@ -802,15 +804,7 @@ class G2pBrProgram(models.Model):
                 program.eligible_count = 0
 
     def _action_open_related(self, model, name, extra_context=None):
-        self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "name": name,
-            "res_model": model,
-            "view_mode": "tree,form",
-            "domain": [("program_id", "=", self.id)],
-            "context": dict({"default_program_id": self.id}, **(extra_context or {})),
-        }
+        return open_related(self, model, name, "program_id", extra_context)
 
     def action_open_memberships(self):
         return self._action_open_related(

@@ -1,5 +1,7 @@
 from odoo import _, api, fields, models
 
+from ..models.program import CYCLE_FREQUENCIES
+
 STEPS = [
     ("target", "Target"),
     ("rule", "Eligibility"),
@@ -47,12 +49,7 @@ class G2pBrProgramAssistant(models.TransientModel):
     amount_per_member = fields.Float(digits=(16, 2))
     max_amount = fields.Float(string="Cap", digits=(16, 2))
     cycle_frequency = fields.Selection(
-        [
-            ("monthly", "Monthly"),
-            ("quarterly", "Quarterly"),
-            ("yearly", "Yearly"),
-            ("one_off", "One-off"),
-        ],
+        CYCLE_FREQUENCIES,
         required=True,
         default="monthly",
     )
