@@ -1,4 +1,5 @@
-"""Generator of the demo data (called from demo/demo_data.xml only)."""
+"""Generator of the demo data (called from
+demo/g2p_beneficiary_registry_demo.xml only)."""
 
 import random
 from datetime import date
