@@ -84,6 +84,18 @@ class G2pBrBeneficiary(models.Model):
         "and whether it holds now.",
     )
 
+    # UI figures (see _compute_ui_counts)
+    membership_count = fields.Integer(string="Programs", compute="_compute_ui_counts")
+    entitlement_count = fields.Integer(
+        string="Entitlement Count", compute="_compute_ui_counts"
+    )
+    disbursement_count = fields.Integer(
+        string="Disbursement Count", compute="_compute_ui_counts"
+    )
+    group_member_count = fields.Integer(
+        string="Group Members", compute="_compute_ui_counts"
+    )
+
     _sql_constraints = [
         (
             "sr_id_unique",
@@ -202,17 +214,6 @@ class G2pBrBeneficiary(models.Model):
     # UI figures: non-stored, for the form's smart buttons (one grouped
     # read per figure, never in list views)
     # ------------------------------------------------------------------
-    membership_count = fields.Integer(string="Programs", compute="_compute_ui_counts")
-    entitlement_count = fields.Integer(
-        string="Entitlement Count", compute="_compute_ui_counts"
-    )
-    disbursement_count = fields.Integer(
-        string="Disbursement Count", compute="_compute_ui_counts"
-    )
-    group_member_count = fields.Integer(
-        string="Group Members", compute="_compute_ui_counts"
-    )
-
     def _compute_ui_counts(self):
         ids = self._origin.ids
         memberships = count_by(

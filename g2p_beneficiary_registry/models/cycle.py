@@ -165,6 +165,42 @@ class G2pBrCycle(models.Model):
         help="Failed payments of the cycle (the latest 100) and their reasons.",
     )
 
+    # UI figures (see _compute_ui_totals)
+    entitlement_count = fields.Integer(
+        string="Entitlements", compute="_compute_ui_totals"
+    )
+    disbursement_count = fields.Integer(
+        string="Disbursements", compute="_compute_ui_totals"
+    )
+    total_proposed = fields.Float(
+        string="To Approve",
+        compute="_compute_ui_totals",
+        digits=(16, 2),
+        help="Draft or pending entitlements: amount (cash) or quantity (in-kind).",
+    )
+    total_entitled = fields.Float(
+        string="Entitled",
+        compute="_compute_ui_totals",
+        digits=(16, 2),
+        help="Approved or expired entitlements: amount (cash) or quantity (in-kind).",
+    )
+    total_disbursed = fields.Float(
+        string="Disbursed",
+        compute="_compute_ui_totals",
+        digits=(16, 2),
+        help="Paid and not reversed.",
+    )
+    total_remaining = fields.Float(
+        string="Remaining",
+        compute="_compute_ui_totals",
+        digits=(16, 2),
+        help="Approved or expired entitlements minus paid (not reversed) "
+        "disbursements. It includes what is not sent yet, what is in flight "
+        "(to send or sent) and failed payments waiting to be retried.",
+    )
+    disbursed_rate = fields.Float(string="Disbursed %", compute="_compute_ui_totals")
+    unit = fields.Char(related="program_id.unit")
+
     @api.constrains("start_date", "end_date", "program_id")
     def _check_dates(self):
         for cycle in self:
@@ -445,41 +481,6 @@ class G2pBrCycle(models.Model):
     # UI figures: non-stored, for the form (one grouped read for all
     # records, never in list views)
     # ------------------------------------------------------------------
-    entitlement_count = fields.Integer(
-        string="Entitlements", compute="_compute_ui_totals"
-    )
-    disbursement_count = fields.Integer(
-        string="Disbursements", compute="_compute_ui_totals"
-    )
-    total_proposed = fields.Float(
-        string="To Approve",
-        compute="_compute_ui_totals",
-        digits=(16, 2),
-        help="Draft or pending entitlements: amount (cash) or quantity (in-kind).",
-    )
-    total_entitled = fields.Float(
-        string="Entitled",
-        compute="_compute_ui_totals",
-        digits=(16, 2),
-        help="Approved or expired entitlements: amount (cash) or quantity (in-kind).",
-    )
-    total_disbursed = fields.Float(
-        string="Disbursed",
-        compute="_compute_ui_totals",
-        digits=(16, 2),
-        help="Paid and not reversed.",
-    )
-    total_remaining = fields.Float(
-        string="Remaining",
-        compute="_compute_ui_totals",
-        digits=(16, 2),
-        help="Approved or expired entitlements minus paid (not reversed) "
-        "disbursements. It includes what is not sent yet, what is in flight "
-        "(to send or sent) and failed payments waiting to be retried.",
-    )
-    disbursed_rate = fields.Float(string="Disbursed %", compute="_compute_ui_totals")
-    unit = fields.Char(related="program_id.unit")
-
     def _compute_ui_totals(self):
         ids = self._origin.ids
         sums = {}

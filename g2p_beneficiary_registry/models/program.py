@@ -261,6 +261,43 @@ class G2pBrProgram(models.Model):
         string="In Flight", compute="_compute_current_figures", digits=(16, 2)
     )
 
+    # UI figures (see _compute_ui_counts, _compute_current_cycle and
+    # _compute_eligible_count)
+    member_count = fields.Integer(string="Enrolled", compute="_compute_ui_counts")
+    membership_count = fields.Integer(string="Members", compute="_compute_ui_counts")
+    cycle_count = fields.Integer(string="Cycles", compute="_compute_ui_counts")
+    entitlement_count = fields.Integer(
+        string="Entitlement Count", compute="_compute_ui_counts"
+    )
+    disbursement_count = fields.Integer(
+        string="Disbursement Count", compute="_compute_ui_counts"
+    )
+    current_cycle_id = fields.Many2one(
+        "g2p.br.cycle",
+        string="Current Cycle",
+        compute="_compute_current_cycle",
+        help="The latest cycle that has started (or the next one), not cancelled.",
+    )
+    current_entitled = fields.Float(
+        string="Entitled this Cycle",
+        compute="_compute_current_cycle",
+        digits=(16, 2),
+        help="Approved or expired entitlements of the current cycle: amount or "
+        "quantity.",
+    )
+    current_disbursed = fields.Float(
+        string="Disbursed this Cycle", compute="_compute_current_cycle", digits=(16, 2)
+    )
+    current_disbursed_rate = fields.Float(
+        string="Disbursed %", compute="_compute_current_cycle"
+    )
+    eligible_count = fields.Integer(
+        string="Matching Beneficiaries",
+        compute="_compute_eligible_count",
+        help="Active beneficiaries of the program's target the eligibility rule "
+        "matches now, among those you may see.",
+    )
+
     _sql_constraints = [
         ("code_unique", "unique(code)", "A program with this code exists already."),
         (
@@ -688,41 +725,6 @@ class G2pBrProgram(models.Model):
     # UI figures: non-stored, shown on forms and the kanban only (never in
     # list views), each computed with one grouped read for all records.
     # ------------------------------------------------------------------
-    member_count = fields.Integer(string="Enrolled", compute="_compute_ui_counts")
-    membership_count = fields.Integer(string="Members", compute="_compute_ui_counts")
-    cycle_count = fields.Integer(string="Cycles", compute="_compute_ui_counts")
-    entitlement_count = fields.Integer(
-        string="Entitlement Count", compute="_compute_ui_counts"
-    )
-    disbursement_count = fields.Integer(
-        string="Disbursement Count", compute="_compute_ui_counts"
-    )
-    current_cycle_id = fields.Many2one(
-        "g2p.br.cycle",
-        string="Current Cycle",
-        compute="_compute_current_cycle",
-        help="The latest cycle that has started (or the next one), not cancelled.",
-    )
-    current_entitled = fields.Float(
-        string="Entitled this Cycle",
-        compute="_compute_current_cycle",
-        digits=(16, 2),
-        help="Approved or expired entitlements of the current cycle: amount or "
-        "quantity.",
-    )
-    current_disbursed = fields.Float(
-        string="Disbursed this Cycle", compute="_compute_current_cycle", digits=(16, 2)
-    )
-    current_disbursed_rate = fields.Float(
-        string="Disbursed %", compute="_compute_current_cycle"
-    )
-    eligible_count = fields.Integer(
-        string="Matching Beneficiaries",
-        compute="_compute_eligible_count",
-        help="Active beneficiaries of the program's target the eligibility rule "
-        "matches now, among those you may see.",
-    )
-
     def _grouped_count(self, model, extra_domain=None):
         """{program id: count} of ``model`` records, one grouped read."""
         return count_by(self.env, model, "program_id", self._origin.ids, extra_domain)
