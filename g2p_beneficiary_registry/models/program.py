@@ -51,6 +51,8 @@ STRUCTURE_FIELDS = (
     "item_id",
 )
 
+TARGET_TYPES = [("individual", "Individuals"), ("group", "Groups (households)")]
+BENEFIT_KINDS = [("cash", "Cash"), ("in_kind", "In-kind")]
 CYCLE_FREQUENCIES = [
     ("monthly", "Monthly"),
     ("quarterly", "Quarterly"),
@@ -114,14 +116,14 @@ class G2pBrProgram(models.Model):
     description = fields.Html()
     active = fields.Boolean(default=True)
     target_type = fields.Selection(
-        [("individual", "Individuals"), ("group", "Groups (households)")],
+        TARGET_TYPES,
         string="Target",
         required=True,
         default="individual",
         tracking=True,
     )
     benefit_kind = fields.Selection(
-        [("cash", "Cash"), ("in_kind", "In-kind")],
+        BENEFIT_KINDS,
         required=True,
         default="cash",
         tracking=True,
