@@ -51,6 +51,20 @@ def count_by(env, model, field, ids, extra_domain=None):
     }
 
 
+def open_related(record, model, name, field, extra_context=None):
+    """The window action of the ``model`` records whose many2one ``field`` is
+    ``record`` (a smart button), creating new ones for ``record``."""
+    record.ensure_one()
+    return {
+        "type": "ir.actions.act_window",
+        "name": name,
+        "res_model": model,
+        "view_mode": "tree,form",
+        "domain": [(field, "=", record.id)],
+        "context": dict({"default_" + field: record.id}, **(extra_context or {})),
+    }
+
+
 # ----------------------------------------------------------------------
 # Workflow-owned fields
 # ----------------------------------------------------------------------

@@ -11,11 +11,4 @@ from . import disbursement
 from . import history
 from . import demo_data
 from . import exit_reason
-from . import eligibility_explain
-from . import membership_lifecycle
-from . import program_setup
-from . import cycle_workqueue
-from . import cycle_figures
-from . import cycle_papers
-from . import disbursement_retry
-from . import access_error
+from . import ir_rule

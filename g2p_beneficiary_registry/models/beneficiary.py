@@ -1,7 +1,10 @@
+from markupsafe import Markup
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.osv import expression
 
-from ..utils import count_by, iso
+from ..utils import count_by, iso, open_related
 
 
 class G2pBrBeneficiary(models.Model):
@@ -72,6 +75,25 @@ class G2pBrBeneficiary(models.Model):
     )
     company_id = fields.Many2one(
         "res.company", default=lambda self: self.env.company, index=True
+    )
+    eligibility_html = fields.Html(
+        string="Eligibility",
+        compute="_compute_eligibility_html",
+        sanitize=False,
+        help="For each program of this beneficiary, each criterion of its rule "
+        "and whether it holds now.",
+    )
+
+    # UI figures (see _compute_ui_counts)
+    membership_count = fields.Integer(string="Programs", compute="_compute_ui_counts")
+    entitlement_count = fields.Integer(
+        string="Entitlement Count", compute="_compute_ui_counts"
+    )
+    disbursement_count = fields.Integer(
+        string="Disbursement Count", compute="_compute_ui_counts"
+    )
+    group_member_count = fields.Integer(
+        string="Group Members", compute="_compute_ui_counts"
     )
 
     _sql_constraints = [
@@ -192,17 +214,6 @@ class G2pBrBeneficiary(models.Model):
     # UI figures: non-stored, for the form's smart buttons (one grouped
     # read per figure, never in list views)
     # ------------------------------------------------------------------
-    membership_count = fields.Integer(string="Programs", compute="_compute_ui_counts")
-    entitlement_count = fields.Integer(
-        string="Entitlement Count", compute="_compute_ui_counts"
-    )
-    disbursement_count = fields.Integer(
-        string="Disbursement Count", compute="_compute_ui_counts"
-    )
-    group_member_count = fields.Integer(
-        string="Group Members", compute="_compute_ui_counts"
-    )
-
     def _compute_ui_counts(self):
         ids = self._origin.ids
         memberships = count_by(
@@ -218,15 +229,7 @@ class G2pBrBeneficiary(models.Model):
             rec.group_member_count = group_members.get(rec._origin.id, 0)
 
     def _action_open_related(self, model, name, field="beneficiary_id"):
-        self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "name": name,
-            "res_model": model,
-            "view_mode": "tree,form",
-            "domain": [(field, "=", self.id)],
-            "context": {"default_" + field: self.id},
-        }
+        return open_related(self, model, name, field)
 
     def action_open_memberships(self):
         return self._action_open_related("g2p.br.program.membership", _("Programs"))
@@ -241,3 +244,35 @@ class G2pBrBeneficiary(models.Model):
         return self._action_open_related(
             "g2p.br.beneficiary", _("Group Members"), "group_id"
         )
+
+    # ------------------------------------------------------------------
+    # Eligibility explained (the program's _explain_eligibility_html), and
+    # the rule's domain widget counting as the program's banner does
+    # ------------------------------------------------------------------
+    @api.depends_context("uid")
+    def _compute_eligibility_html(self):
+        for rec in self:
+            programs = rec.membership_ids.program_id[:10]
+            rec.eligibility_html = (
+                Markup("").join(
+                    program._explain_eligibility_html(rec._origin)
+                    for program in programs
+                )
+                if rec._origin
+                else False
+            )
+
+    @api.model
+    def _search(self, domain, *args, **kwargs):
+        """The domain widget of a program's rule counts (and lists) with the
+        program's target and company in the context: it then counts exactly
+        the beneficiaries the banner counts (active beneficiaries of the
+        target, of the program's company)."""
+        target = self.env.context.get("br_target_type")
+        if target:
+            extra = [("kind", "=", target)]
+            company = self.env.context.get("br_company_id")
+            if company:
+                extra += ["|", ("company_id", "=", False), ("company_id", "=", company)]
+            domain = expression.AND([list(domain or []), extra])
+        return super()._search(domain, *args, **kwargs)

@@ -1,5 +1,12 @@
+import base64
+import csv
+import io
+
+import xlsxwriter
+from markupsafe import Markup
+
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
 from ..utils import (
@@ -13,6 +20,7 @@ from ..utils import (
     guard_create,
     guard_write,
     in_workflow,
+    open_related,
     workflow,
 )
 from .bulk_operation_mixin import BUSY_FIELDS
@@ -26,11 +34,61 @@ CYCLE_TRANSITIONS = {
     "cancelled": set(),
 }
 
+ACTIVITY_TYPE = "g2p_beneficiary_registry.mail_activity_type_cycle_approval"
+
+# (key, label) in the order the form shows them
+FIGURES = [
+    ("entitled", "Entitled"),
+    ("awaiting", "Awaiting approval"),
+    ("approved", "Approved"),
+    ("pending", "To send"),
+    ("sent", "Sent"),
+    ("paid", "Paid"),
+    ("failed", "Failed"),
+    ("reversed", "Reversed"),
+]
+ENTITLEMENT_FIGURES = {
+    "draft": ("entitled",),
+    "pending_approval": ("entitled", "awaiting"),
+    "approved": ("entitled", "approved"),
+    "expired": ("entitled", "approved"),
+}
+
+
+def cycle_figures(env, cycle_ids):
+    """``{cycle id: {figure: [count, value]}}``; value is the amount (cash) or
+    the quantity (in-kind)."""
+    result = {cid: {key: [0, 0.0] for key, _label in FIGURES} for cid in cycle_ids}
+    if not cycle_ids:
+        return result
+    for cycle, kind, state, count, amount, quantity in env[
+        "g2p.br.entitlement"
+    ]._read_group(
+        [("cycle_id", "in", list(cycle_ids))],
+        ["cycle_id", "benefit_kind", "state"],
+        ["__count", "amount:sum", "quantity:sum"],
+    ):
+        value = (amount if kind == "cash" else quantity) or 0.0
+        for key in ENTITLEMENT_FIGURES.get(state, ()):
+            result[cycle.id][key][0] += count
+            result[cycle.id][key][1] += value
+    for cycle, kind, status, count, amount, quantity in env[
+        "g2p.br.disbursement"
+    ]._read_group(
+        [("cycle_id", "in", list(cycle_ids))],
+        ["cycle_id", "benefit_kind", "status"],
+        ["__count", "amount:sum", "quantity:sum"],
+    ):
+        value = (amount if kind == "cash" else quantity) or 0.0
+        result[cycle.id][status][0] += count
+        result[cycle.id][status][1] += value
+    return result
+
 
 class G2pBrCycle(models.Model):
     _name = "g2p.br.cycle"
     _description = "Program Cycle"
-    _inherit = ["mail.thread", "g2p.br.bulk.operation.mixin"]
+    _inherit = ["mail.thread", "g2p.br.bulk.operation.mixin", "mail.activity.mixin"]
     _order = "start_date desc, id desc"
     _workflow_fields = {
         "state": "use the cycle's buttons (Send to Approval, Approve, Reject, "
@@ -83,6 +141,65 @@ class G2pBrCycle(models.Model):
         groups="g2p_beneficiary_registry.group_br_admin,"
         "g2p_beneficiary_registry.group_br_auditor",
     )
+    # approvers' work queue
+    can_approve = fields.Boolean(
+        compute="_compute_can_approve",
+        help="The current user may approve or reject the entitlements of this cycle.",
+    )
+    approve_blocked_reason = fields.Char(compute="_compute_can_approve")
+
+    # failures in sight (see _compute_figures)
+    figures_html = fields.Html(
+        string="Figures", compute="_compute_figures", sanitize=False
+    )
+    awaiting_count = fields.Integer(compute="_compute_figures")
+    awaiting_value = fields.Float(compute="_compute_figures", digits=(16, 2))
+    failed_count = fields.Integer(string="Failed Count", compute="_compute_figures")
+    failed_value = fields.Float(
+        string="Failed", compute="_compute_figures", digits=(16, 2)
+    )
+    failed_disbursement_ids = fields.Many2many(
+        "g2p.br.disbursement",
+        string="Failed Payments",
+        compute="_compute_figures",
+        help="Failed payments of the cycle (the latest 100) and their reasons.",
+    )
+
+    # UI figures (see _compute_ui_totals)
+    entitlement_count = fields.Integer(
+        string="Entitlements", compute="_compute_ui_totals"
+    )
+    disbursement_count = fields.Integer(
+        string="Disbursements", compute="_compute_ui_totals"
+    )
+    total_proposed = fields.Float(
+        string="To Approve",
+        compute="_compute_ui_totals",
+        digits=(16, 2),
+        help="Draft or pending entitlements: amount (cash) or quantity (in-kind).",
+    )
+    total_entitled = fields.Float(
+        string="Entitled",
+        compute="_compute_ui_totals",
+        digits=(16, 2),
+        help="Approved or expired entitlements: amount (cash) or quantity (in-kind).",
+    )
+    total_disbursed = fields.Float(
+        string="Disbursed",
+        compute="_compute_ui_totals",
+        digits=(16, 2),
+        help="Paid and not reversed.",
+    )
+    total_remaining = fields.Float(
+        string="Remaining",
+        compute="_compute_ui_totals",
+        digits=(16, 2),
+        help="Approved or expired entitlements minus paid (not reversed) "
+        "disbursements. It includes what is not sent yet, what is in flight "
+        "(to send or sent) and failed payments waiting to be retried.",
+    )
+    disbursed_rate = fields.Float(string="Disbursed %", compute="_compute_ui_totals")
+    unit = fields.Char(related="program_id.unit")
 
     @api.constrains("start_date", "end_date", "program_id")
     def _check_dates(self):
@@ -177,6 +294,7 @@ class G2pBrCycle(models.Model):
         moved = Entitlement._bulk_set_state(self, "draft", "pending_approval")
         workflow(self).write({"state": "to_approve"})
         self.message_post(body=_("%s entitlements sent for approval.", moved))
+        self._schedule_approval_activities()
         return moved
 
     def action_approve_entitlements(self):
@@ -204,6 +322,13 @@ class G2pBrCycle(models.Model):
         workflow(self).write({"state": "draft"})
         self.message_post(
             body=_("%(n)s entitlements rejected: %(reason)s", n=rejected, reason=reason)
+        )
+        self._close_approval_activities(
+            _(
+                "Rejected by %(user)s: %(reason)s",
+                user=self.env.user.name,
+                reason=reason,
+            )
         )
         return rejected
 
@@ -237,6 +362,7 @@ class G2pBrCycle(models.Model):
             self.env["g2p.br.entitlement"]._bulk_set_state(
                 cycle, ("draft", "pending_approval", "approved"), "cancelled"
             )
+        self._close_approval_activities(_("Cycle cancelled."))
 
     # ------------------------------------------------------------------
     # Business methods
@@ -328,6 +454,7 @@ class G2pBrCycle(models.Model):
                 }
             )
         self.message_post(body=_("%s entitlements approved.", approved))
+        self._close_approval_activities(_("Approved by %s.", self.env.user.name))
         return {"approved": approved}
 
     def _create_disbursements(self):
@@ -354,38 +481,6 @@ class G2pBrCycle(models.Model):
     # UI figures: non-stored, for the form (one grouped read for all
     # records, never in list views)
     # ------------------------------------------------------------------
-    entitlement_count = fields.Integer(
-        string="Entitlements", compute="_compute_ui_totals"
-    )
-    disbursement_count = fields.Integer(
-        string="Disbursements", compute="_compute_ui_totals"
-    )
-    total_proposed = fields.Float(
-        string="To Approve",
-        compute="_compute_ui_totals",
-        digits=(16, 2),
-        help="Draft or pending entitlements: amount (cash) or quantity (in-kind).",
-    )
-    total_entitled = fields.Float(
-        string="Entitled",
-        compute="_compute_ui_totals",
-        digits=(16, 2),
-        help="Approved or expired entitlements: amount (cash) or quantity (in-kind).",
-    )
-    total_disbursed = fields.Float(
-        string="Disbursed",
-        compute="_compute_ui_totals",
-        digits=(16, 2),
-        help="Paid and not reversed.",
-    )
-    total_remaining = fields.Float(
-        string="Remaining",
-        compute="_compute_ui_totals",
-        digits=(16, 2),
-    )
-    disbursed_rate = fields.Float(string="Disbursed %", compute="_compute_ui_totals")
-    unit = fields.Char(related="program_id.unit")
-
     def _compute_ui_totals(self):
         ids = self._origin.ids
         sums = {}
@@ -425,18 +520,332 @@ class G2pBrCycle(models.Model):
             cycle.disbursed_rate = 100.0 * disbursed / entitled if entitled else 0.0
 
     def _action_open_related(self, model, name):
-        self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "name": name,
-            "res_model": model,
-            "view_mode": "tree,form",
-            "domain": [("cycle_id", "=", self.id)],
-            "context": {"default_cycle_id": self.id},
-        }
+        return open_related(self, model, name, "cycle_id")
 
     def action_open_entitlements(self):
         return self._action_open_related("g2p.br.entitlement", _("Entitlements"))
 
     def action_open_disbursements(self):
         return self._action_open_related("g2p.br.disbursement", _("Disbursements"))
+
+    # ------------------------------------------------------------------
+    # Approvers' work queue: sending a cycle to approval schedules an
+    # activity for the program's approvers and notifies them; approving,
+    # rejecting or cancelling closes it. The form knows whether the current
+    # user may approve, and why not.
+    # ------------------------------------------------------------------
+    @api.depends_context("uid")
+    @api.depends("state", "generated_by_id", "program_id.four_eyes")
+    def _compute_can_approve(self):
+        for cycle in self:
+            reason = False
+            if cycle.state == "to_approve":
+                try:
+                    cycle._origin._check_can_approve()
+                except (UserError, AccessError) as err:
+                    reason = err.args[0]
+            cycle.can_approve = cycle.state == "to_approve" and not reason
+            cycle.approve_blocked_reason = reason
+
+    def _approvers(self):
+        """Users assigned to the program who may approve this cycle: approvers,
+        minus (under four-eyes) whoever generated or sends the entitlements."""
+        self.ensure_one()
+        users = self.program_id.user_ids.filtered(
+            lambda u: u.active and u.has_group(APPROVER_GROUP)
+        )
+        if self.program_id.four_eyes:
+            users -= self.generated_by_id | self.env.user
+        return users
+
+    def _schedule_approval_activities(self):
+        for cycle in self:
+            approvers = cycle._approvers()
+            for user in approvers:
+                cycle.activity_schedule(
+                    ACTIVITY_TYPE,
+                    user_id=user.id,
+                    summary=_("Approve or reject %s", cycle.name),
+                    note=_(
+                        "%(sender)s sent the entitlements of %(cycle)s (%(program)s) "
+                        "for approval.",
+                        sender=self.env.user.name,
+                        cycle=cycle.name,
+                        program=cycle.program_id.name,
+                    ),
+                )
+            if approvers:
+                cycle.message_post(
+                    body=Markup("%s")
+                    % _(
+                        "Sent for approval to %s.",
+                        ", ".join(approvers.mapped("name")),
+                    ),
+                    partner_ids=approvers.partner_id.ids,
+                    subtype_xmlid="mail.mt_comment",
+                )
+            else:
+                cycle.message_post(
+                    body=_(
+                        "No approver is assigned to %s: assign one so that the "
+                        "cycle can be approved.",
+                        cycle.program_id.name,
+                    )
+                )
+
+    def _close_approval_activities(self, feedback):
+        self.activity_feedback([ACTIVITY_TYPE], feedback=feedback)
+
+    def action_cancel_with_reason(self, reason):
+        """Cancel with the reason in the history and the chatter."""
+        reason = (reason or "").strip()
+        if not reason:
+            raise UserError(_("Give the reason why the cycle is cancelled."))
+        with audit_context(self.env, reason=reason):
+            result = self.action_cancel()
+        for cycle in self:
+            cycle.message_post(body=_("Cycle cancelled: %s", reason))
+        return result
+
+    # ------------------------------------------------------------------
+    # Failures in sight: counts and amounts per step of the money's way
+    # (cycle_figures, two grouped reads); never stored, never in list views
+    # ------------------------------------------------------------------
+    def _figures(self):
+        return cycle_figures(self.env, self._origin.ids)
+
+    def _compute_figures(self):
+        figures = self._figures()
+        failed = self.env["g2p.br.disbursement"].search(
+            [("cycle_id", "in", self._origin.ids), ("status", "=", "failed")],
+            order="id desc",
+            limit=100 * max(len(self), 1),
+        )
+        failed_by_cycle = failed.grouped("cycle_id")
+        for cycle in self:
+            values = figures.get(cycle._origin.id) or {
+                key: [0, 0.0] for key, _label in FIGURES
+            }
+            cycle.awaiting_count, cycle.awaiting_value = values["awaiting"]
+            cycle.failed_count, cycle.failed_value = values["failed"]
+            cycle.failed_disbursement_ids = failed_by_cycle.get(
+                cycle._origin, failed.browse()
+            )[:100]
+            cycle.figures_html = cycle._figures_table(values)
+
+    def _value_label(self):
+        if self.benefit_kind == "in_kind":
+            return self.program_id.unit or _("quantity")
+        return self.currency_id.name or ""
+
+    def _figures_table(self, values):
+        labels = dict(FIGURES)
+        cells = Markup("").join(
+            Markup(
+                '<tr class="%s"><td>%s</td><td class="text-end">%s</td>'
+                '<td class="text-end">%s</td></tr>'
+            )
+            % (
+                "text-danger fw-bold" if key == "failed" and values[key][0] else "",
+                labels[key],
+                values[key][0],
+                f"{values[key][1]:,.2f}",
+            )
+            for key, _label in FIGURES
+        )
+        return Markup(
+            '<table class="table table-sm o_br_cycle_figures mb-0"><thead><tr>'
+            '<th></th><th class="text-end">%s</th><th class="text-end">%s</th>'
+            "</tr></thead><tbody>%s</tbody></table>"
+        ) % (_("Count"), self._value_label(), cells)
+
+    def action_open_failed_disbursements(self):
+        action = self.action_open_disbursements()
+        action["domain"] = [("cycle_id", "=", self.id), ("status", "=", "failed")]
+        action["name"] = _("Failed Payments")
+        return action
+
+    # ------------------------------------------------------------------
+    # Cycle summary (PDF)
+    # ------------------------------------------------------------------
+    def _summary_by_region(self):
+        """``[(region, count, value)]`` of the cycle's entitlements that are
+        not rejected or cancelled, by region of the beneficiary."""
+        self.ensure_one()
+        self.env["g2p.br.entitlement"].flush_model()
+        self.env["g2p.br.entitlement"].check_access_rights("read")
+        value = "e.amount" if self.benefit_kind == "cash" else "e.quantity"
+        self.env.cr.execute(
+            SQL(
+                """
+            SELECT COALESCE(b.region_code, ''), COUNT(*), COALESCE(SUM(%s), 0)
+              FROM g2p_br_entitlement e
+              JOIN g2p_br_beneficiary b ON b.id = e.beneficiary_id
+             WHERE e.cycle_id = %s AND e.state NOT IN ('rejected', 'cancelled')
+             GROUP BY 1 ORDER BY 1
+            """,
+                SQL(value),
+                self.id,
+            )
+        )
+        return self.env.cr.fetchall()
+
+    def _summary_data(self):
+        self.ensure_one()
+        self.check_access_rule("read")
+        figures = cycle_figures(self.env, self.ids)[self.id]
+        states = dict(
+            self.env["g2p.br.entitlement"]
+            ._fields["state"]
+            ._description_selection(self.env)
+        )
+        by_state = [
+            (
+                states.get(state, state),
+                count,
+                (amount if self.benefit_kind == "cash" else quantity) or 0.0,
+            )
+            for state, count, amount, quantity in self.env[
+                "g2p.br.entitlement"
+            ]._read_group(
+                [("cycle_id", "=", self.id)],
+                ["state"],
+                ["__count", "amount:sum", "quantity:sum"],
+            )
+        ]
+        return {
+            "figures": [(label, *figures[key]) for key, label in FIGURES],
+            "by_state": by_state,
+            "by_region": self._summary_by_region(),
+            "value_label": self._value_label(),
+        }
+
+    def action_print_summary(self):
+        return self.env.ref(
+            "g2p_beneficiary_registry.action_report_cycle_summary"
+        ).report_action(self)
+
+    # ------------------------------------------------------------------
+    # Payment list (CSV, XLSX)
+    # ------------------------------------------------------------------
+    def _payment_list_rows(self, statuses=("pending",)):
+        """Header and rows of the cycle's payment list, in the program's layout."""
+        self.ensure_one()
+        program = self.program_id
+        columns = program._payment_columns()
+        disbursements = self.env["g2p.br.disbursement"].search(
+            [("cycle_id", "=", self.id), ("status", "in", list(statuses))],
+            order="id",
+        )
+        beneficiaries = disbursements.beneficiary_id
+        identifiers = self.env["g2p.br.beneficiary.identifier"].search_read(
+            [("beneficiary_id", "in", beneficiaries.ids)],
+            ["beneficiary_id", "type_id", "value"],
+        )
+        types = {
+            t.id: t.code
+            for t in self.env["g2p.br.identifier.type"].search(
+                [("id", "in", list({i["type_id"][0] for i in identifiers}))]
+            )
+        }
+        by_beneficiary = {}
+        for ident in identifiers:
+            by_beneficiary.setdefault(ident["beneficiary_id"][0], []).append(
+                (types.get(ident["type_id"][0], ""), ident["value"])
+            )
+        channels = dict(
+            self.env["g2p.br.disbursement"]
+            ._fields["channel"]
+            ._description_selection(self.env)
+        )
+        rows = []
+        for disbursement in disbursements:
+            idents = by_beneficiary.get(disbursement.beneficiary_id.id, [])
+            values = {
+                "reference": disbursement.reference,
+                "sr_id": disbursement.beneficiary_id.sr_id,
+                "identifiers": ";".join(f"{t}:{v}" for t, v in sorted(idents)),
+                "amount": disbursement.amount,
+                "currency": disbursement.currency_id.name or "",
+                "quantity": disbursement.quantity,
+                "unit": disbursement.unit or "",
+                "channel": channels.get(disbursement.channel, disbursement.channel),
+                "status": disbursement.status,
+                "region": disbursement.beneficiary_id.region_code or "",
+                "program": program.code,
+                "cycle": self.name,
+            }
+            row = []
+            for key, _header in columns:
+                if key.startswith("id:"):
+                    row.append(";".join(v for t, v in idents if t == key[3:]))
+                else:
+                    row.append(values[key])
+            rows.append(row)
+        return [header for _key, header in columns], rows, disbursements
+
+    def _export_payment_list(self, file_format="csv", statuses=("pending",)):
+        """Write the payment list as an attachment of the cycle and record
+        who exported what, and when, in the cycle's chatter."""
+        self.ensure_one()
+        self.check_access_rights("write")
+        self.check_access_rule("write")
+        header, rows, disbursements = self._payment_list_rows(statuses)
+        if not rows:
+            raise UserError(
+                _("%s has no payment in the chosen statuses to export.", self.name)
+            )
+        stamp = fields.Datetime.now().strftime("%Y%m%d-%H%M%S")
+        base = f"{self.program_id.code}-{self.name}-payments-{stamp}".replace(" ", "_")
+        if file_format == "xlsx":
+            buffer = io.BytesIO()
+            workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
+            sheet = workbook.add_worksheet(_("Payments"))
+            bold = workbook.add_format({"bold": True})
+            sheet.write_row(0, 0, header, bold)
+            for index, row in enumerate(rows, start=1):
+                sheet.write_row(index, 0, row)
+            workbook.close()
+            data = buffer.getvalue()
+            name = base + ".xlsx"
+            mimetype = (
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            )
+        else:
+            buffer = io.StringIO()
+            writer = csv.writer(
+                buffer, delimiter=self.program_id.payment_export_delimiter or ","
+            )
+            writer.writerow(header)
+            writer.writerows(rows)
+            data = buffer.getvalue().encode("utf-8")
+            name = base + ".csv"
+            mimetype = "text/csv"
+        attachment = self.env["ir.attachment"].create(
+            {
+                "name": name,
+                "datas": base64.b64encode(data),
+                "mimetype": mimetype,
+                "res_model": self._name,
+                "res_id": self.id,
+            }
+        )
+        total = sum(
+            disbursements.mapped(
+                "amount" if self.benefit_kind == "cash" else "quantity"
+            )
+        )
+        self.message_post(
+            body=_(
+                "Payment list exported by %(user)s: %(count)s payments (%(statuses)s), "
+                "%(total)s %(unit)s, %(format)s.",
+                user=self.env.user.name,
+                count=len(rows),
+                statuses=", ".join(statuses),
+                total=f"{total:,.2f}",
+                unit=self._value_label(),
+                format=file_format.upper(),
+            ),
+            attachment_ids=attachment.ids,
+        )
+        return attachment

@@ -1,4 +1,5 @@
-"""Generator of the demo data (called from demo/demo_data.xml only)."""
+"""Generator of the demo data (called from
+demo/g2p_beneficiary_registry_demo.xml only)."""
 
 import random
 from datetime import date
@@ -139,26 +140,22 @@ class G2pBrDemoData(models.AbstractModel):
         Membership.create(
             [{"program_id": program.id, "beneficiary_id": b.id} for b in outsiders]
         )
-        # first cycle: last month, run to the end
         period = relativedelta(months=1)
-        first = self.env["g2p.br.cycle"].create(
-            {
-                "program_id": program.id,
-                "name": f"{program.code} {start:%B %Y}",
-                "start_date": start,
-                "end_date": start + period - relativedelta(days=1),
-            }
-        )
+
+        def monthly_cycle(begin):
+            return self.env["g2p.br.cycle"].create(
+                {
+                    "program_id": program.id,
+                    "name": f"{program.code} {begin:%B %Y}",
+                    "start_date": begin,
+                    "end_date": begin + period - relativedelta(days=1),
+                }
+            )
+
+        # first cycle: last month, run to the end
+        first = monthly_cycle(start)
         self._demo_first_cycle(first, manager, approver, first_end)
-        second_start = start + period
-        second = self.env["g2p.br.cycle"].create(
-            {
-                "program_id": program.id,
-                "name": f"{program.code} {second_start:%B %Y}",
-                "start_date": second_start,
-                "end_date": second_start + period - relativedelta(days=1),
-            }
-        )
+        second = monthly_cycle(start + period)
         self._demo_second_cycle(second, manager, approver, second_state)
 
     def _demo_first_cycle(self, cycle, manager, approver, ending):

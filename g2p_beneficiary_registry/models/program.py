@@ -3,6 +3,7 @@ from contextlib import contextmanager
 
 import psycopg2
 from dateutil.relativedelta import relativedelta
+from markupsafe import Markup, escape
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
@@ -17,9 +18,11 @@ from ..utils import (
     count_by,
     guard_create,
     guard_write,
+    open_related,
     workflow,
 )
 from .bulk_operation_mixin import BUSY_FIELDS
+from .cycle import FIGURES, cycle_figures
 
 PROGRAM_TRANSITIONS = {
     "draft": {"active"},
@@ -48,11 +51,54 @@ STRUCTURE_FIELDS = (
     "item_id",
 )
 
+TARGET_TYPES = [("individual", "Individuals"), ("group", "Groups (households)")]
+BENEFIT_KINDS = [("cash", "Cash"), ("in_kind", "In-kind")]
+CYCLE_FREQUENCIES = [
+    ("monthly", "Monthly"),
+    ("quarterly", "Quarterly"),
+    ("yearly", "Yearly"),
+    ("one_off", "One-off"),
+]
 FREQUENCY_DELTAS = {
     "monthly": relativedelta(months=1),
     "quarterly": relativedelta(months=3),
     "yearly": relativedelta(years=1),
     "one_off": relativedelta(months=1),
+}
+
+# Columns a program may choose for the payment list of its cycles,
+# key: (header, description)
+EXPORT_COLUMNS = {
+    "reference": ("Reference", "Disbursement reference"),
+    "sr_id": ("SR ID", "Social Registry id of the beneficiary"),
+    "identifiers": ("Identifiers", "Every identifier, TYPE:value separated by ;"),
+    "amount": ("Amount", "Amount (cash)"),
+    "currency": ("Currency", "ISO currency code"),
+    "quantity": ("Quantity", "Quantity (in-kind)"),
+    "unit": ("Unit", "Unit of the in-kind item"),
+    "channel": ("Channel", "Payment channel"),
+    "status": ("Status", "Disbursement status"),
+    "region": ("Region", "Region code of the beneficiary"),
+    "program": ("Program", "Program code"),
+    "cycle": ("Cycle", "Cycle name"),
+}
+DEFAULT_COLUMNS = "reference,sr_id,identifiers,amount,currency,channel"
+
+# How the eligibility explanation writes a rule's operators
+OPERATOR_LABELS = {
+    "=": "=",
+    "!=": "≠",
+    "<": "<",
+    "<=": "≤",
+    ">": ">",
+    ">=": "≥",
+    "in": "in",
+    "not in": "not in",
+    "ilike": "contains",
+    "not ilike": "does not contain",
+    "like": "contains",
+    "=like": "matches",
+    "=ilike": "matches",
 }
 
 
@@ -70,14 +116,14 @@ class G2pBrProgram(models.Model):
     description = fields.Html()
     active = fields.Boolean(default=True)
     target_type = fields.Selection(
-        [("individual", "Individuals"), ("group", "Groups (households)")],
+        TARGET_TYPES,
         string="Target",
         required=True,
         default="individual",
         tracking=True,
     )
     benefit_kind = fields.Selection(
-        [("cash", "Cash"), ("in_kind", "In-kind")],
+        BENEFIT_KINDS,
         required=True,
         default="cash",
         tracking=True,
@@ -134,12 +180,7 @@ class G2pBrProgram(models.Model):
         help="Maximum per beneficiary and cycle; 0 means no cap.",
     )
     cycle_frequency = fields.Selection(
-        [
-            ("monthly", "Monthly"),
-            ("quarterly", "Quarterly"),
-            ("yearly", "Yearly"),
-            ("one_off", "One-off"),
-        ],
+        CYCLE_FREQUENCIES,
         required=True,
         default="monthly",
     )
@@ -156,6 +197,108 @@ class G2pBrProgram(models.Model):
     )
     membership_ids = fields.One2many("g2p.br.program.membership", "program_id")
     cycle_ids = fields.One2many("g2p.br.cycle", "program_id")
+    # set-up that cannot dead-end (see _check_rule_confirmed)
+    rule_is_empty = fields.Boolean(
+        string="Rule Matches Everyone", compute="_compute_rule_is_empty"
+    )
+    rule_matches_all_confirmed = fields.Boolean(
+        string="Everyone of the Target Is Eligible",
+        tracking=True,
+        help="The eligibility rule has no criterion: every active beneficiary of "
+        "the target is eligible. Tick to confirm this is intended; until then "
+        "nobody is enrolled.",
+    )
+
+    # payment list layout of the program's cycles
+    payment_export_columns = fields.Char(
+        string="Payment List Columns",
+        default=DEFAULT_COLUMNS,
+        required=True,
+        help="Comma-separated columns of the payment list handed to the bank or "
+        "provider, in order. Available: "
+        + ", ".join(EXPORT_COLUMNS)
+        + ", and id:<identifier type code> for one identifier type "
+        "(e.g. id:NATIONAL_ID). A column may be renamed with =, e.g. "
+        "reference=TxnRef.",
+    )
+    payment_export_delimiter = fields.Selection(
+        [(",", "Comma"), (";", "Semicolon"), ("\t", "Tab")],
+        string="CSV Delimiter",
+        default=",",
+        required=True,
+    )
+
+    # members by state, current cycle figures (forms only)
+    members_draft_count = fields.Integer(
+        string="Draft", compute="_compute_members_by_state"
+    )
+    members_paused_count = fields.Integer(
+        string="Paused", compute="_compute_members_by_state"
+    )
+    members_exited_count = fields.Integer(
+        string="Exited", compute="_compute_members_by_state"
+    )
+    members_not_eligible_count = fields.Integer(
+        string="Not Eligible", compute="_compute_members_by_state"
+    )
+
+    current_awaiting_count = fields.Integer(compute="_compute_current_figures")
+    current_awaiting_value = fields.Float(
+        string="Awaiting Approval", compute="_compute_current_figures", digits=(16, 2)
+    )
+    current_approved_value = fields.Float(
+        string="Approved", compute="_compute_current_figures", digits=(16, 2)
+    )
+    current_paid_value = fields.Float(
+        string="Paid", compute="_compute_current_figures", digits=(16, 2)
+    )
+    current_failed_count = fields.Integer(compute="_compute_current_figures")
+    current_failed_value = fields.Float(
+        string="Failed", compute="_compute_current_figures", digits=(16, 2)
+    )
+    current_reversed_value = fields.Float(
+        string="Reversed", compute="_compute_current_figures", digits=(16, 2)
+    )
+    current_sent_value = fields.Float(
+        string="In Flight", compute="_compute_current_figures", digits=(16, 2)
+    )
+
+    # UI figures (see _compute_ui_counts, _compute_current_cycle and
+    # _compute_eligible_count)
+    member_count = fields.Integer(string="Enrolled", compute="_compute_ui_counts")
+    membership_count = fields.Integer(string="Members", compute="_compute_ui_counts")
+    cycle_count = fields.Integer(string="Cycles", compute="_compute_ui_counts")
+    entitlement_count = fields.Integer(
+        string="Entitlement Count", compute="_compute_ui_counts"
+    )
+    disbursement_count = fields.Integer(
+        string="Disbursement Count", compute="_compute_ui_counts"
+    )
+    current_cycle_id = fields.Many2one(
+        "g2p.br.cycle",
+        string="Current Cycle",
+        compute="_compute_current_cycle",
+        help="The latest cycle that has started (or the next one), not cancelled.",
+    )
+    current_entitled = fields.Float(
+        string="Entitled this Cycle",
+        compute="_compute_current_cycle",
+        digits=(16, 2),
+        help="Approved or expired entitlements of the current cycle: amount or "
+        "quantity.",
+    )
+    current_disbursed = fields.Float(
+        string="Disbursed this Cycle", compute="_compute_current_cycle", digits=(16, 2)
+    )
+    current_disbursed_rate = fields.Float(
+        string="Disbursed %", compute="_compute_current_cycle"
+    )
+    eligible_count = fields.Integer(
+        string="Matching Beneficiaries",
+        compute="_compute_eligible_count",
+        help="Active beneficiaries of the program's target the eligibility rule "
+        "matches now, among those you may see.",
+    )
 
     _sql_constraints = [
         ("code_unique", "unique(code)", "A program with this code exists already."),
@@ -227,6 +370,7 @@ class G2pBrProgram(models.Model):
         workflow(self).write({"state": "ended"})
 
     def action_enroll_eligible(self):
+        self._check_rule_confirmed()
         self.ensure_one()
         check_group(self.env, MANAGER_GROUP, _("Enrolling beneficiaries"))
         self._check_active()
@@ -457,6 +601,7 @@ class G2pBrProgram(models.Model):
     def _enroll_eligible(self):
         """Enroll every eligible beneficiary not enrolled yet (the rule lives in
         :meth:`g2p.br.program.membership._enroll_eligible`); post a summary."""
+        self._check_rule_confirmed()
         self.ensure_one()
         self._check_bulk_access("g2p.br.program.membership", "create")
         summary = self.env["g2p.br.program.membership"]._enroll_eligible(self)
@@ -582,41 +727,6 @@ class G2pBrProgram(models.Model):
     # UI figures: non-stored, shown on forms and the kanban only (never in
     # list views), each computed with one grouped read for all records.
     # ------------------------------------------------------------------
-    member_count = fields.Integer(string="Enrolled", compute="_compute_ui_counts")
-    membership_count = fields.Integer(string="Members", compute="_compute_ui_counts")
-    cycle_count = fields.Integer(string="Cycles", compute="_compute_ui_counts")
-    entitlement_count = fields.Integer(
-        string="Entitlement Count", compute="_compute_ui_counts"
-    )
-    disbursement_count = fields.Integer(
-        string="Disbursement Count", compute="_compute_ui_counts"
-    )
-    current_cycle_id = fields.Many2one(
-        "g2p.br.cycle",
-        string="Current Cycle",
-        compute="_compute_current_cycle",
-        help="The latest cycle that has started (or the next one), not cancelled.",
-    )
-    current_entitled = fields.Float(
-        string="Entitled this Cycle",
-        compute="_compute_current_cycle",
-        digits=(16, 2),
-        help="Approved or expired entitlements of the current cycle: amount or "
-        "quantity.",
-    )
-    current_disbursed = fields.Float(
-        string="Disbursed this Cycle", compute="_compute_current_cycle", digits=(16, 2)
-    )
-    current_disbursed_rate = fields.Float(
-        string="Disbursed %", compute="_compute_current_cycle"
-    )
-    eligible_count = fields.Integer(
-        string="Matching Beneficiaries",
-        compute="_compute_eligible_count",
-        help="Active beneficiaries of the program's target the eligibility rule "
-        "matches now, among those you may see.",
-    )
-
     def _grouped_count(self, model, extra_domain=None):
         """{program id: count} of ``model`` records, one grouped read."""
         return count_by(self.env, model, "program_id", self._origin.ids, extra_domain)
@@ -698,15 +808,7 @@ class G2pBrProgram(models.Model):
                 program.eligible_count = 0
 
     def _action_open_related(self, model, name, extra_context=None):
-        self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "name": name,
-            "res_model": model,
-            "view_mode": "tree,form",
-            "domain": [("program_id", "=", self.id)],
-            "context": dict({"default_program_id": self.id}, **(extra_context or {})),
-        }
+        return open_related(self, model, name, "program_id", extra_context)
 
     def action_open_memberships(self):
         return self._action_open_related(
@@ -721,3 +823,268 @@ class G2pBrProgram(models.Model):
 
     def action_open_disbursements(self):
         return self._action_open_related("g2p.br.disbursement", _("Disbursements"))
+
+    # ------------------------------------------------------------------
+    # Set-up that cannot dead-end: four-eyes on by default, and a rule that
+    # matches everyone must be confirmed before anybody is enrolled
+    # ------------------------------------------------------------------
+    @api.depends("eligibility_domain")
+    def _compute_rule_is_empty(self):
+        for program in self:
+            try:
+                rule = ast.literal_eval((program.eligibility_domain or "[]").strip())
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                rule = [None]
+            program.rule_is_empty = not rule
+
+    def _check_rule_confirmed(self):
+        for program in self:
+            if program.rule_is_empty and not program.rule_matches_all_confirmed:
+                raise UserError(
+                    _(
+                        "The eligibility rule of %s has no criterion: it matches "
+                        "every active beneficiary of the target. Set a rule, or "
+                        "confirm 'Everyone of the Target Is Eligible' on the "
+                        "Eligibility tab.",
+                        program.name,
+                    )
+                )
+
+    @api.model
+    def create_with_setup(self, vals, first_cycle=False, enroll=False):
+        """Create a program as the creation assistant sets it up: activate it,
+        create its first cycle, enroll the eligible (a background job above
+        the bulk threshold). Returns the program and what enrolling returned."""
+        program = self.create(vals)
+        program.action_activate()
+        enrolled = None
+        if enroll:
+            enrolled = program.action_enroll_eligible()
+        if first_cycle:
+            program._create_next_cycle()
+        return program, enrolled
+
+    # ------------------------------------------------------------------
+    # Payment list layout of the program's cycles (the cycle writes the list)
+    # ------------------------------------------------------------------
+    @api.constrains("payment_export_columns")
+    def _check_payment_export_columns(self):
+        for program in self:
+            program._payment_columns()
+
+    def _payment_columns(self):
+        """``[(key, header)]`` of the program's payment list layout."""
+        self.ensure_one()
+        columns = []
+        for raw in (self.payment_export_columns or "").split(","):
+            raw = raw.strip()
+            if not raw:
+                continue
+            key, _sep, header = raw.partition("=")
+            key = key.strip()
+            if key.startswith("id:") and key[3:]:
+                default_header = key[3:]
+            elif key in EXPORT_COLUMNS:
+                default_header = EXPORT_COLUMNS[key][0]
+            else:
+                raise ValidationError(
+                    _(
+                        "Unknown payment list column %(key)s; available: %(keys)s, "
+                        "id:<identifier type code>.",
+                        key=key,
+                        keys=", ".join(EXPORT_COLUMNS),
+                    )
+                )
+            columns.append((key, header.strip() or default_header))
+        if not columns:
+            raise ValidationError(_("The payment list needs at least one column."))
+        return columns
+
+    # ------------------------------------------------------------------
+    # Members by state and the current cycle's figures (forms only)
+    # ------------------------------------------------------------------
+    def _compute_members_by_state(self):
+        counts = {
+            (program.id, state): count
+            for program, state, count in self.env[
+                "g2p.br.program.membership"
+            ]._read_group(
+                [("program_id", "in", self._origin.ids)],
+                ["program_id", "state"],
+                ["__count"],
+            )
+        }
+        for program in self:
+            pid = program._origin.id
+            program.members_draft_count = counts.get((pid, "draft"), 0)
+            program.members_paused_count = counts.get((pid, "paused"), 0)
+            program.members_exited_count = counts.get((pid, "exited"), 0)
+            program.members_not_eligible_count = counts.get((pid, "not_eligible"), 0)
+
+    def action_open_memberships_state(self):
+        self.ensure_one()
+        state = self.env.context.get("membership_state")
+        action = self._action_open_related("g2p.br.program.membership", _("Members"))
+        if state:
+            action["domain"] = [("program_id", "=", self.id), ("state", "=", state)]
+        return action
+
+    def _compute_current_figures(self):
+        cycles = self.current_cycle_id
+        figures = cycle_figures(self.env, cycles.ids)
+        empty = {key: [0, 0.0] for key, _label in FIGURES}
+        for program in self:
+            values = figures.get(program.current_cycle_id.id, empty)
+            program.current_awaiting_count = values["awaiting"][0]
+            program.current_awaiting_value = values["awaiting"][1]
+            program.current_approved_value = values["approved"][1]
+            program.current_paid_value = values["paid"][1]
+            program.current_failed_count = values["failed"][0]
+            program.current_failed_value = values["failed"][1]
+            program.current_reversed_value = values["reversed"][1]
+            program.current_sent_value = values["pending"][1] + values["sent"][1]
+
+    # ------------------------------------------------------------------
+    # Eligibility explained: per leaf of the rule, whether it holds for a
+    # beneficiary ("Poverty Score 0.30 — rule: >= 0.5 ✗")
+    # ------------------------------------------------------------------
+    def _rule_leaves(self):
+        """The leaves ``(path, operator, value)`` of the program's own rule
+        (the rule as typed; the target kind is checked separately)."""
+        self.ensure_one()
+        try:
+            rule = ast.literal_eval((self.eligibility_domain or "[]").strip())
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            return []
+        return [
+            tuple(item)
+            for item in rule
+            if isinstance(item, list | tuple) and len(item) == 3
+        ]
+
+    def _explain_eligibility(self, beneficiary):
+        """``[(text, holds)]``: each criterion of the program for
+        ``beneficiary``, the target kind first. Evaluated in Python on the one
+        record (no query per leaf beyond reading the record)."""
+        self.ensure_one()
+        beneficiary.ensure_one()
+        Beneficiary = self.env["g2p.br.beneficiary"]
+        kinds = dict(Beneficiary._fields["kind"]._description_selection(self.env))
+        lines = [
+            (
+                _(
+                    "Kind: %(kind)s — program targets %(target)s",
+                    kind=kinds.get(beneficiary.kind, beneficiary.kind),
+                    target=dict(
+                        self._fields["target_type"]._description_selection(self.env)
+                    )[self.target_type],
+                ),
+                beneficiary.kind == self.target_type,
+            )
+        ]
+        if not beneficiary.active:
+            lines.append((_("Archived in the registry"), False))
+        for leaf in self._rule_leaves():
+            lines.append(self._explain_leaf(beneficiary, leaf))
+        return lines
+
+    def _explain_leaf(self, beneficiary, leaf):
+        path, operator, value = leaf
+        label, actual = self._leaf_label_value(beneficiary, path)
+        try:
+            holds = bool(beneficiary.filtered_domain([leaf]))
+        except (ValueError, TypeError, KeyError, AttributeError):
+            holds = bool(
+                self.env["g2p.br.beneficiary"]
+                .with_context(active_test=False)
+                .search_count([("id", "=", beneficiary.id), leaf], limit=1)
+            )
+        return (
+            _(
+                "%(label)s %(actual)s — rule: %(op)s %(value)s",
+                label=label,
+                actual=actual,
+                op=OPERATOR_LABELS.get(operator, operator),
+                value=self._format_value(value),
+            ),
+            holds,
+        )
+
+    def _leaf_label_value(self, beneficiary, path):
+        model = self.env["g2p.br.beneficiary"]
+        record = beneficiary
+        labels = []
+        value = None
+        names = str(path).split(".")
+        for index, name in enumerate(names):
+            field = model._fields.get(name)
+            if field is None:
+                return str(path), "?"
+            labels.append(field.string)
+            value = record[name] if record else False
+            if field.type in ("many2one", "one2many", "many2many"):
+                model = self.env[field.comodel_name]
+                record = value
+                if index == len(names) - 1:
+                    value = ", ".join(value.mapped("display_name")) or _("none")
+            elif field.type == "selection":
+                value = dict(field._description_selection(self.env)).get(value, value)
+            elif field.type == "float" and value is not False:
+                value = f"{value:.2f}"
+            elif field.type == "boolean":
+                value = _("yes") if value else _("no")
+        if value is False or value is None or value == "":
+            value = _("(empty)")
+        return " › ".join(labels), value
+
+    def _format_value(self, value):
+        if isinstance(value, list | tuple):
+            return "[" + ", ".join(str(v) for v in value) + "]"
+        if value is True:
+            return _("yes")
+        if value is False:
+            return _("no / empty")
+        return str(value)
+
+    def _explain_failing(self, beneficiary):
+        """The criteria ``beneficiary`` fails, as one line of text."""
+        return "; ".join(
+            f"{text} ✗"
+            for text, holds in self._explain_eligibility(beneficiary)
+            if not holds
+        )
+
+    def _explain_eligibility_html(self, beneficiary, title=None):
+        lines = self._explain_eligibility(beneficiary)
+        eligible = bool(
+            self.env["g2p.br.beneficiary"]
+            .with_context(active_test=True)
+            .search_count(
+                self._get_eligibility_domain() + [("id", "=", beneficiary.id)],
+                limit=1,
+            )
+        )
+        rows = Markup("").join(
+            Markup('<li class="%s"><span class="me-1">%s</span>%s</li>')
+            % (
+                "text-success" if holds else "text-danger",
+                "✓" if holds else "✗",
+                text,
+            )
+            for text, holds in lines
+        )
+        verdict = (
+            Markup('<span class="badge text-bg-success">%s</span>') % _("eligible")
+            if eligible
+            else Markup('<span class="badge text-bg-danger">%s</span>')
+            % _("not eligible")
+        )
+        if not self._rule_leaves():
+            rows += Markup('<li class="text-warning">%s</li>') % _(
+                "The rule has no criterion: it matches every active beneficiary "
+                "of the target."
+            )
+        return Markup(
+            '<div class="o_br_eligibility"><div class="fw-bold">%s %s</div>'
+            '<ul class="list-unstyled mb-2">%s</ul></div>'
+        ) % (escape(title or self.display_name), verdict, rows)

@@ -1,5 +1,5 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
 from ..utils import (
@@ -9,6 +9,7 @@ from ..utils import (
     create_immutable_link_function,
     guard_create,
     guard_write,
+    in_workflow,
     iso,
     workflow,
 )
@@ -27,6 +28,7 @@ MEMBERSHIP_TRANSITIONS = {
 class G2pBrProgramMembership(models.Model):
     _name = "g2p.br.program.membership"
     _description = "Program Membership"
+    _inherit = ["mail.thread"]
     _order = "id desc"
     _workflow_fields = {
         "state": "use Enroll, Pause, Resume or Exit.",
@@ -60,10 +62,31 @@ class G2pBrProgramMembership(models.Model):
         readonly=True,
         index=True,
         copy=False,
+        tracking=True,
     )
-    enrollment_date = fields.Date(readonly=True, copy=False)
-    exit_date = fields.Date(readonly=True, copy=False)
-    exit_reason = fields.Char(copy=False, readonly=True)
+    enrollment_date = fields.Date(readonly=True, copy=False, tracking=True)
+    exit_date = fields.Date(readonly=True, copy=False, tracking=True)
+    exit_reason = fields.Char(copy=False, readonly=True, tracking=True)
+    exit_reason_id = fields.Many2one(
+        "g2p.br.exit.reason",
+        string="Exit Reason (List)",
+        readonly=True,
+        copy=False,
+        tracking=True,
+    )
+    program_target_type = fields.Selection(related="program_id.target_type")
+    eligibility_html = fields.Html(
+        string="Eligibility",
+        compute="_compute_eligibility_html",
+        sanitize=False,
+        help="Each criterion of the program's rule and whether it holds now for "
+        "this beneficiary; for a not eligible member, the criteria that fail.",
+    )
+    eligibility_failing = fields.Char(
+        string="Why Not Eligible",
+        compute="_compute_eligibility_html",
+        help="The criteria of the program's rule this beneficiary fails now.",
+    )
 
     _sql_constraints = [
         (
@@ -130,6 +153,10 @@ class G2pBrProgramMembership(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        if any(vals.get("exit_reason_id") for vals in vals_list) and not in_workflow(
+            self
+        ):
+            raise UserError(_("Exit Reason (List): use Exit to set it."))
         guard_create(self, vals_list)
         for vals in vals_list:
             if vals.get("state", "draft") not in ("draft",):
@@ -139,6 +166,8 @@ class G2pBrProgramMembership(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
+        if "exit_reason_id" in vals and not in_workflow(self):
+            raise UserError(_("Exit Reason (List): use Exit to set it."))
         guard_write(self, vals)
         if "state" in vals:
             self._check_transition(vals["state"])
@@ -196,25 +225,38 @@ class G2pBrProgramMembership(models.Model):
         check_transitions(self, new_state, MEMBERSHIP_TRANSITIONS)
 
     def _check_eligible(self):
-        """Only an eligible, active beneficiary can be enrolled."""
-        for program, memberships in self.grouped("program_id").items():
-            eligible = (
-                self.env["g2p.br.beneficiary"]
-                .with_context(active_test=True)
-                .search(
-                    program._get_eligibility_domain()
-                    + [("id", "in", memberships.beneficiary_id.ids)]
-                )
-            )
-            refused = memberships.beneficiary_id - eligible
-            if refused:
-                raise UserError(
-                    _(
-                        "%(who)s not eligible for %(program)s.",
-                        who=", ".join(refused.mapped("sr_id")[:10]),
-                        program=program.name,
+        """Only an eligible, active beneficiary can be enrolled; refusing to
+        enroll names the failing criteria."""
+        try:
+            for program, memberships in self.grouped("program_id").items():
+                eligible = (
+                    self.env["g2p.br.beneficiary"]
+                    .with_context(active_test=True)
+                    .search(
+                        program._get_eligibility_domain()
+                        + [("id", "in", memberships.beneficiary_id.ids)]
                     )
                 )
+                refused = memberships.beneficiary_id - eligible
+                if refused:
+                    raise UserError(
+                        _(
+                            "%(who)s not eligible for %(program)s.",
+                            who=", ".join(refused.mapped("sr_id")[:10]),
+                            program=program.name,
+                        )
+                    )
+        except UserError as err:
+            lines = []
+            for membership in self[:10]:
+                failing = membership.program_id._explain_failing(
+                    membership.beneficiary_id
+                )
+                if failing:
+                    lines.append(f"{membership.beneficiary_id.sr_id}: {failing}")
+            if not lines:
+                raise
+            raise UserError("\n".join([err.args[0], *lines])) from err
 
     # ------------------------------------------------------------------
     # Set-based enrollment (the program's buttons call these)
@@ -367,3 +409,81 @@ class G2pBrProgramMembership(models.Model):
             "exit_date": iso(self.exit_date),
             "exit_reason": self.exit_reason or None,
         }
+
+    # ------------------------------------------------------------------
+    # Membership in the UI: the beneficiary is of the program's target, its
+    # eligibility explained on the form
+    # ------------------------------------------------------------------
+    @api.constrains("beneficiary_id", "program_id")
+    def _check_target_kind(self):
+        for membership in self:
+            program = membership.program_id
+            if membership.beneficiary_id.kind != program.target_type:
+                raise ValidationError(
+                    _(
+                        "%(who)s is not of the target of %(program)s (%(target)s).",
+                        who=membership.beneficiary_id.display_name,
+                        program=program.name,
+                        target=dict(
+                            program._fields["target_type"]._description_selection(
+                                self.env
+                            )
+                        )[program.target_type],
+                    )
+                )
+
+    def _compute_eligibility_html(self):
+        for membership in self:
+            program = membership.program_id
+            beneficiary = membership.beneficiary_id
+            if not program or not beneficiary:
+                membership.eligibility_html = False
+                membership.eligibility_failing = False
+                continue
+            membership.eligibility_html = program._explain_eligibility_html(
+                beneficiary, title=_("Rule of %s", program.name)
+            )
+            membership.eligibility_failing = program._explain_failing(beneficiary)
+
+    # ------------------------------------------------------------------
+    # Lifecycle with reasons (the workflow methods do the moves)
+    # ------------------------------------------------------------------
+    def _lifecycle_applicable(self, action):
+        """The memberships of ``self`` that ``action`` can move."""
+        sources = {
+            "pause": ("enrolled",),
+            "resume": ("paused",),
+            "exit": ("enrolled", "paused"),
+        }[action]
+        return self.filtered(lambda m: m.state in sources)
+
+    def action_exit_with_reason(self, reason, note=None):
+        """Exit with a reason of the list (``g2p.br.exit.reason``) and a note."""
+        if not reason:
+            raise UserError(_("Choose the reason why the member leaves the program."))
+        note = (note or "").strip()
+        if reason.note_required and not note:
+            raise UserError(_("Describe the case in a note for '%s'.", reason.name))
+        text = f"{reason.name}: {note}" if note else reason.name
+        self.action_exit(text)
+        workflow(self).write({"exit_reason_id": reason.id})
+
+    def apply_lifecycle(self, action, reason=None, note=None):
+        """Pause, resume or exit the applicable memberships of ``self`` with a
+        note in their history; returns the memberships moved."""
+        moving = self._lifecycle_applicable(action)
+        if not moving:
+            raise UserError(
+                _("None of the selected memberships can be moved this way.")
+            )
+        if action == "pause":
+            moving.action_pause()
+        elif action == "resume":
+            moving.action_resume()
+        else:
+            moving.action_exit_with_reason(reason, note)
+        note = (note or "").strip()
+        if note and action != "exit":
+            for membership in moving:
+                membership.message_post(body=note)
+        return moving

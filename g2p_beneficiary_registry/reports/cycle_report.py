@@ -1,6 +1,8 @@
 from odoo import fields, models, tools
 from odoo.tools import SQL
 
+from ..models.program import BENEFIT_KINDS
+
 
 class G2pBrCycleReport(models.Model):
     """One row per program cycle with its key figures, for the reporting
@@ -16,9 +18,7 @@ class G2pBrCycleReport(models.Model):
     cycle_id = fields.Many2one("g2p.br.cycle", string="Cycle", readonly=True)
     program_id = fields.Many2one("g2p.br.program", string="Program", readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)
-    benefit_kind = fields.Selection(
-        [("cash", "Cash"), ("in_kind", "In-kind")], readonly=True
-    )
+    benefit_kind = fields.Selection(BENEFIT_KINDS, readonly=True)
     cycle_state = fields.Selection(
         selection=lambda self: self.env["g2p.br.cycle"]._fields["state"].selection,
         readonly=True,

@@ -41,7 +41,17 @@ CLEAN_ERRORS = {
 # (UserError and subclasses), 3 access denied, 4 access error; 1 is a traceback.
 CLEAN_FAULT_CODES = {2, 3, 4}
 
+# the models the RPC tests call
+BEN = "g2p.br.beneficiary"
+IDENT = "g2p.br.beneficiary.identifier"
+PROG = "g2p.br.program"
+MEMB = "g2p.br.program.membership"
+CYCLE = "g2p.br.cycle"
+ENT = "g2p.br.entitlement"
+DISB = "g2p.br.disbursement"
 HISTORY = "g2p.br.history"
+IMPORT = "g2p.br.disbursement.import.wizard"
+CONFIRM = "g2p.br.bulk.confirm.wizard"
 
 # One query, one row per violation of a money invariant (issue #9 item 2).
 MONEY_INVARIANTS_SQL = """

@@ -13,16 +13,17 @@ import psycopg2
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from .rpc_common import HISTORY, RpcCase
-
-BEN = "g2p.br.beneficiary"
-PROG = "g2p.br.program"
-MEMB = "g2p.br.program.membership"
-CYCLE = "g2p.br.cycle"
-ENT = "g2p.br.entitlement"
-DISB = "g2p.br.disbursement"
-IMPORT = "g2p.br.disbursement.import.wizard"
-CONFIRM = "g2p.br.bulk.confirm.wizard"
+from .rpc_common import (
+    CONFIRM,
+    CYCLE,
+    DISB,
+    ENT,
+    HISTORY,
+    IMPORT,
+    MEMB,
+    PROG,
+    RpcCase,
+)
 
 
 @tagged("post_install", "-at_install")

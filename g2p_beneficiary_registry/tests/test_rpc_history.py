@@ -4,12 +4,7 @@ reversal: who, when, from which path, from which state to which."""
 
 from odoo.tests import tagged
 
-from .rpc_common import HISTORY, RpcCase
-
-CYCLE = "g2p.br.cycle"
-ENT = "g2p.br.entitlement"
-DISB = "g2p.br.disbursement"
-IMPORT = "g2p.br.disbursement.import.wizard"
+from .rpc_common import CYCLE, DISB, ENT, HISTORY, IMPORT, RpcCase
 
 
 @tagged("post_install", "-at_install")

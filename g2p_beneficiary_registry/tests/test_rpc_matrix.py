@@ -18,18 +18,11 @@ import time
 
 from odoo.tests import tagged
 
-from .rpc_common import HISTORY, RpcCase
+from .rpc_common import BEN, CYCLE, DISB, ENT, HISTORY, IDENT, MEMB, PROG, RpcCase
 
 _logger = logging.getLogger(__name__)
 
 ROLES = ("viewer", "manager", "approver", "admin", "outsider", "api", "auditor")
-BEN = "g2p.br.beneficiary"
-IDENT = "g2p.br.beneficiary.identifier"
-PROG = "g2p.br.program"
-MEMB = "g2p.br.program.membership"
-CYCLE = "g2p.br.cycle"
-ENT = "g2p.br.entitlement"
-DISB = "g2p.br.disbursement"
 HIST = HISTORY
 DT = "2020-01-01 00:00:00"
 

@@ -1,3 +1,4 @@
+from . import selection_wizard_mixin
 from . import bulk_confirm_wizard
 from . import bulk_confirm_checks
 from . import disbursement_import_wizard

@@ -6,6 +6,9 @@ class G2pBrEntitlementReasonWizard(models.TransientModel):
 
     _name = "g2p.br.entitlement.reason.wizard"
     _description = "Reject or Cancel Entitlements"
+    _inherit = "g2p.br.selection.wizard.mixin"
+    _selection_model = "g2p.br.entitlement"
+    _selection_field = "entitlement_ids"
 
     decision = fields.Selection(
         [("reject", "Reject"), ("cancel", "Cancel")], required=True, default="reject"
@@ -20,19 +23,6 @@ class G2pBrEntitlementReasonWizard(models.TransientModel):
     reason = fields.Text(required=True)
     applicable_count = fields.Integer(compute="_compute_preview")
     message = fields.Char(compute="_compute_preview")
-
-    @api.model
-    def default_get(self, fields_list):
-        values = super().default_get(fields_list)
-        context = self.env.context
-        if (
-            context.get("active_model") == "g2p.br.entitlement"
-            and "entitlement_ids" in fields_list
-            and not values.get("entitlement_ids")
-        ):
-            ids = context.get("active_ids") or [context.get("active_id")]
-            values["entitlement_ids"] = [fields.Command.set([i for i in ids if i])]
-        return values
 
     @api.depends("decision", "entitlement_ids")
     def _compute_preview(self):

@@ -7,6 +7,9 @@ class G2pBrMembershipLifecycleWizard(models.TransientModel):
 
     _name = "g2p.br.membership.lifecycle.wizard"
     _description = "Pause, Resume or Exit Members"
+    _inherit = "g2p.br.selection.wizard.mixin"
+    _selection_model = "g2p.br.program.membership"
+    _selection_field = "membership_ids"
 
     action = fields.Selection(
         [("pause", "Pause"), ("resume", "Resume"), ("exit", "Exit")],
@@ -26,19 +29,6 @@ class G2pBrMembershipLifecycleWizard(models.TransientModel):
     applicable_count = fields.Integer(compute="_compute_preview")
     skipped_count = fields.Integer(compute="_compute_preview")
     message = fields.Char(compute="_compute_preview")
-
-    @api.model
-    def default_get(self, fields_list):
-        values = super().default_get(fields_list)
-        context = self.env.context
-        if (
-            context.get("active_model") == "g2p.br.program.membership"
-            and "membership_ids" in fields_list
-            and not values.get("membership_ids")
-        ):
-            ids = context.get("active_ids") or [context.get("active_id")]
-            values["membership_ids"] = [fields.Command.set([i for i in ids if i])]
-        return values
 
     @api.depends("action", "membership_ids")
     def _compute_preview(self):

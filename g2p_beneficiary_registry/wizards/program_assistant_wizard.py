@@ -1,5 +1,7 @@
 from odoo import _, api, fields, models
 
+from ..models.program import BENEFIT_KINDS, CYCLE_FREQUENCIES, TARGET_TYPES
+
 STEPS = [
     ("target", "Target"),
     ("rule", "Eligibility"),
@@ -21,14 +23,12 @@ class G2pBrProgramAssistant(models.TransientModel):
     name = fields.Char(required=True)
     code = fields.Char(required=True)
     target_type = fields.Selection(
-        [("individual", "Individuals"), ("group", "Groups (households)")],
+        TARGET_TYPES,
         string="Target",
         required=True,
         default="individual",
     )
-    benefit_kind = fields.Selection(
-        [("cash", "Cash"), ("in_kind", "In-kind")], required=True, default="cash"
-    )
+    benefit_kind = fields.Selection(BENEFIT_KINDS, required=True, default="cash")
     item_id = fields.Many2one("g2p.br.item", string="In-kind Item")
     currency_id = fields.Many2one(
         "res.currency", default=lambda self: self.env.company.currency_id
@@ -47,12 +47,7 @@ class G2pBrProgramAssistant(models.TransientModel):
     amount_per_member = fields.Float(digits=(16, 2))
     max_amount = fields.Float(string="Cap", digits=(16, 2))
     cycle_frequency = fields.Selection(
-        [
-            ("monthly", "Monthly"),
-            ("quarterly", "Quarterly"),
-            ("yearly", "Yearly"),
-            ("one_off", "One-off"),
-        ],
+        CYCLE_FREQUENCIES,
         required=True,
         default="monthly",
     )
