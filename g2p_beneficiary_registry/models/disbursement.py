@@ -48,34 +48,31 @@ CHANNELS = [
 
 
 # The totals of the entitlements, recomputed from their disbursements by the
-# statement triggers of g2p_br_disbursement: ``{ids}`` is the sub-select of the
+# statement triggers of g2p_br_disbursement: ``$1`` is the array of the
 # entitlements a statement touched. One definition for every path (ORM create
 # and write, the set-based creation, batch status updates, a manual repair).
+# Run through EXECUTE ... USING, so it is planned knowing how many: a batch of
+# 1,000 status reports probes the indexes (a plan for unknown sizes hashed
+# the whole disbursement and entitlement tables for every batch), the first
+# disbursements of a million-row cycle hash them once (one index probe per
+# entitlement cost several times more there).
 REFRESH_TOTALS_SQL = """
-    WITH touched AS (
-        SELECT DISTINCT x AS id FROM ({ids}) AS s(x)
-    ), sums AS (
-        -- one index probe of the disbursements per entitlement touched (a
-        -- batch of 1,000 status reports must not read the whole table)
+    WITH sums AS (
         SELECT e.id,
                CASE WHEN e.benefit_kind = 'cash' THEN e.amount ELSE e.quantity END
                    AS entitled,
-               s.paid, s.live, s.flying, s.failed
-          FROM touched
-          JOIN g2p_br_entitlement e ON e.id = touched.id
-          CROSS JOIN LATERAL (
-              SELECT COALESCE(SUM(v.value) FILTER (WHERE d.status = 'paid'), 0)
-                         AS paid,
-                     COALESCE(SUM(v.value) FILTER (
-                         WHERE d.status IN ('pending', 'sent', 'paid')), 0) AS live,
-                     COUNT(*) FILTER (WHERE d.status IN ('pending', 'sent'))
-                         AS flying,
-                     COUNT(*) FILTER (WHERE d.status = 'failed') AS failed
-                FROM g2p_br_disbursement d
-                CROSS JOIN LATERAL (
-                    SELECT CASE WHEN e.benefit_kind = 'cash' THEN d.amount
-                                ELSE d.quantity END AS value) v
-               WHERE d.entitlement_id = e.id) s
+               COALESCE(SUM(v.value) FILTER (WHERE d.status = 'paid'), 0) AS paid,
+               COALESCE(SUM(v.value) FILTER (
+                   WHERE d.status IN ('pending', 'sent', 'paid')), 0) AS live,
+               COUNT(d.id) FILTER (WHERE d.status IN ('pending', 'sent')) AS flying,
+               COUNT(d.id) FILTER (WHERE d.status = 'failed') AS failed
+          FROM g2p_br_entitlement e
+          LEFT JOIN g2p_br_disbursement d ON d.entitlement_id = e.id
+          LEFT JOIN LATERAL (
+              SELECT CASE WHEN e.benefit_kind = 'cash' THEN d.amount
+                          ELSE d.quantity END AS value) v ON true
+         WHERE e.id = ANY($1)
+         GROUP BY e.id
     ), agg AS (
         SELECT id, paid, live,
                CASE WHEN paid > 0 AND paid >= entitled THEN 'fully_disbursed'
@@ -120,12 +117,18 @@ def _disbursement_triggers():
 CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     refused boolean;
+    touched integer[];
 BEGIN
     {check}
+    EXECUTE $q$ SELECT array_agg(DISTINCT x) FROM ({ids}) AS s(x) $q$
+        INTO touched;
+    IF touched IS NULL THEN
+        RETURN NULL;
+    END IF;
     -- tells the entitlement history trigger that this UPDATE sets totals,
     -- never a state (see history.py); local, and undone on error
     PERFORM set_config('g2p_br.totals_refresh', 'on', true);
-    EXECUTE $q$ {REFRESH_TOTALS_SQL.format(ids=ids)} $q$;
+    EXECUTE $q$ {REFRESH_TOTALS_SQL} $q$ USING touched;
     PERFORM set_config('g2p_br.totals_refresh', '', true);
     RETURN NULL;
 END $$;
@@ -176,7 +179,7 @@ CREATE TRIGGER g2p_br_disbursement_immutable BEFORE UPDATE ON g2p_br_disbursemen
 
 CREATE OR REPLACE FUNCTION g2p_br_refresh_entitlement_totals(ids integer[])
 RETURNS void LANGUAGE sql AS $$
-    {REFRESH_TOTALS_SQL.format(ids="SELECT unnest(ids)")}
+    {REFRESH_TOTALS_SQL}
 $$;
 """
 
