@@ -136,6 +136,9 @@ class SrRegistry:
         self.clock_offset = timedelta(0)
         # pages ordered by last update (then seq), whatever the request's sort
         self.order_by_last_updated = False
+        # kind -> (number of records when built, its registrants by seq)
+        self._by_kind = {}
+        self._uins = set()  # a UIN identifies one registrant, as in a real SR
         n_groups = max(size // 5, 1)
         n_individuals = size - n_groups
         for _ in range(n_groups):
@@ -166,11 +169,15 @@ class SrRegistry:
         seq = len(self.records) + 1
         prefix = "GRP" if kind == "group" else "IND"
         stamp = SR_EPOCH + timedelta(seconds=seq)
+        uin = f"{rng.randrange(10**9, 10**10)}"
+        while uin in self._uins:  # in 1,000,000 random draws about 50 repeat one
+            uin = f"{rng.randrange(10**9, 10**10)}"
+        self._uins.add(uin)
         rec = Registrant(
             seq=seq,
             kind=kind,
             sr_id=f"{prefix}-{seq:07d}",
-            uin=f"{rng.randrange(10**9, 10**10)}",
+            uin=uin,
             given_name=rng.choice(GIVEN_NAMES),
             surname=rng.choice(SURNAMES),
             phone=f"+2547{rng.randrange(10**7, 10**8)}",
@@ -259,7 +266,10 @@ class SrRegistry:
         """Registrants of ``kind`` matching every ``(attribute, op, value)``,
         sorted by the stable key (sequence number)."""
         with self.lock:
-            rows = [r for r in self.records.values() if r.kind == kind]
+            rows = self._of_kind(kind)
+            if since is None and not conditions and not self.order_by_last_updated:
+                return rows  # the common full-pull page: no scan of the registry
+            rows = list(rows)
             if since is not None:
                 rows = [r for r in rows if r.last_updated >= since]
             for attribute, operator, value in conditions:
@@ -269,6 +279,18 @@ class SrRegistry:
             else:
                 rows.sort(key=lambda r: r.seq)
             return rows
+
+    def _of_kind(self, kind):
+        """The registrants of ``kind`` sorted by seq (shared, do not modify),
+        kept until a registrant is added: kinds and seqs never change."""
+        count, rows = self._by_kind.get(kind, (None, None))
+        if count != len(self.records):
+            rows = sorted(
+                (r for r in self.records.values() if r.kind == kind),
+                key=lambda r: r.seq,
+            )
+            self._by_kind[kind] = (len(self.records), rows)
+        return rows
 
     # -- rendering (copies taken under the lock) ------------------------------------
     def render_dci(self, rec):
