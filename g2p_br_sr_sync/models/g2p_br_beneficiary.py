@@ -80,9 +80,15 @@ class G2pBrBeneficiary(models.Model):
         One INSERT .. ON CONFLICT (sr_id) DO UPDATE .. WHERE the row differs
         (unchanged records are not rewritten), one DELETE and one INSERT for
         the identifiers. Only mapped columns are written. Group links are not
-        set here: a concurrent page of another connection would not see this
-        page's rows; :meth:`_sr_link_groups` links them once a run's pages are
-        all committed. Returns the page's counters.
+        set by this page for the rows it changes: a concurrent page of another
+        connection would not see this page's rows; :meth:`_sr_link_groups`
+        links them once a run's pages are all committed. The only exception is
+        a cheap head start: an individual inserted here gets the group its
+        ``sr_group_ref`` names if that group is already in the BR (committed
+        before this page began), so that the end-of-run pass, which checks every
+        individual the run touched, has nothing left to rewrite when the
+        households were pulled first (the households pages of a run go first,
+        see ``g2p.br.sr.pull.run._enqueue_pages``). Returns the page's counters.
         """
         if not rows:
             return {"created": 0, "updated": 0, "unchanged": 0, "archived": 0}
@@ -126,6 +132,17 @@ class G2pBrBeneficiary(models.Model):
         for column, value in meta.items():
             insert_columns.append(SQL.identifier(column))
             insert_values.append(SQL("%s", value))
+        link = connection.beneficiary_kind == "individual" and "sr_group_ref" in columns
+        if link:
+            # head start of the link pass (inserted rows only, see above)
+            insert_columns.append(SQL.identifier("group_id"))
+            insert_values.append(SQL("g.id"))
+            link_join = SQL(
+                "LEFT JOIN g2p_br_beneficiary g"
+                " ON g.sr_id = d.sr_group_ref AND g.kind = 'group'"
+            )
+        else:
+            link_join = SQL()
         updated_columns = [*compared, "sr_pull_run_id", "synced_at"]
         updated_columns += ["write_uid", "write_date"]
         query = SQL(
@@ -144,18 +161,20 @@ class G2pBrBeneficiary(models.Model):
                  ORDER BY d.sr_id
             ), ups AS (
                 INSERT INTO g2p_br_beneficiary AS b (%(insert_columns)s)
-                SELECT %(insert_values)s FROM todo d
+                SELECT %(insert_values)s FROM todo d %(link_join)s
+                 ORDER BY d.sr_id
                 ON CONFLICT (sr_id) DO UPDATE SET %(assignments)s
                  WHERE (%(old_tuple)s) IS DISTINCT FROM (%(new_tuple)s)
                 RETURNING b.id, b.sr_id, b.active, (b.xmax = 0) AS inserted
             )
-            SELECT ups.id, ups.inserted, ups.active, old.active
+            SELECT ups.id, ups.inserted, ups.active, old.active, ups.sr_id
               FROM ups LEFT JOIN old ON old.sr_id = ups.sr_id
             """,
             arrays=SQL(", ").join(arrays),
             data_columns=SQL(", ").join(SQL.identifier(c) for c in data_columns),
             insert_columns=SQL(", ").join(insert_columns),
             insert_values=SQL(", ").join(insert_values),
+            link_join=link_join,
             assignments=SQL(", ").join(
                 SQL("%s = EXCLUDED.%s", SQL.identifier(c), SQL.identifier(c))
                 for c in updated_columns
@@ -174,7 +193,9 @@ class G2pBrBeneficiary(models.Model):
             1 for row in written if not row[1] and row[2] is False and row[3]
         )
         changed_ids = {row[0] for row in written}
-        changed_ids |= self._sr_upsert_identifiers(rows, mapper, sr_ids, now)
+        # a beneficiary inserted by this statement has no identifier to read
+        existing = set(sr_ids).difference(row[4] for row in written if row[1])
+        changed_ids |= self._sr_upsert_identifiers(rows, mapper, existing, now)
         updated = len(changed_ids) - created
 
         # The rows were written in SQL: the ORM cache of these models is stale,
@@ -183,7 +204,9 @@ class G2pBrBeneficiary(models.Model):
         self.env["g2p.br.beneficiary.identifier"].invalidate_model()
         if changed_ids:
             self.browse(sorted(changed_ids)).modified(
-                [c for c in columns if c in self._fields] + ["kind"]
+                [c for c in columns if c in self._fields]
+                + ["kind"]
+                + (["group_id"] if link and created else [])
             )
         return {
             "created": created,
@@ -192,8 +215,11 @@ class G2pBrBeneficiary(models.Model):
             "archived": archived,
         }
 
-    def _sr_upsert_identifiers(self, rows, mapper, sr_ids, now):
-        """Set the mapped identifiers of a page's beneficiaries (3 statements).
+    def _sr_upsert_identifiers(self, rows, mapper, existing, now):
+        """Set the mapped identifiers of a page's beneficiaries (3 statements
+        at most: read, delete, upsert; ``existing``: the SR ids of the page's
+        beneficiaries that were in the BR before it, the only ones that may
+        have identifiers to read).
 
         Returns the ids of the beneficiaries whose identifiers changed.
         """
@@ -212,22 +238,30 @@ class G2pBrBeneficiary(models.Model):
                     # one owner per (type, value) in a page: the last record wins
                     triples[(type_ids[code], value.strip())] = row["sr_id"]
         cr = self.env.cr
-        # identifiers of these types that the SR no longer reports for them
-        sr_execute(
-            cr,
-            SQL(
-                """
-                SELECT i.id, i.beneficiary_id, b.sr_id, i.type_id, i.value
-                  FROM g2p_br_beneficiary b
-                  JOIN g2p_br_beneficiary_identifier i ON i.beneficiary_id = b.id
-                 WHERE b.sr_id = ANY(%s) AND i.type_id = ANY(%s)
-                """,
-                sr_ids,
-                list(type_ids.values()),
-            ),
-            "identifier read",
-        )
-        current = cr.fetchall()
+        current = []
+        if existing:
+            # identifiers of these types that the SR no longer reports for
+            # them; LATERAL: read through the beneficiary_id index (a hash join
+            # would scan the whole identifier table for every page)
+            sr_execute(
+                cr,
+                SQL(
+                    """
+                    SELECT i.id, i.beneficiary_id, b.sr_id, i.type_id, i.value
+                      FROM g2p_br_beneficiary b
+                      CROSS JOIN LATERAL (
+                          SELECT i.id, i.beneficiary_id, i.type_id, i.value
+                            FROM g2p_br_beneficiary_identifier i
+                           WHERE i.beneficiary_id = b.id AND i.type_id = ANY(%s)
+                      ) i
+                     WHERE b.sr_id = ANY(%s)
+                    """,
+                    list(type_ids.values()),
+                    sorted(existing),
+                ),
+                "identifier read",
+            )
+            current = cr.fetchall()
         stale = [row for row in current if triples.get((row[3], row[4])) != row[2]]
         changed = {row[1] for row in stale}
         if stale:
