@@ -88,7 +88,7 @@ def ensure_database(db, port):
     )
 
 
-def make_connection(env, name, kind, mapping, base_url, page_size, **values):
+def make_connection(env, name, kind, mapping, base_url, page_size=None, **values):
     uin = env["g2p.br.identifier.type"].search([("code", "=", "BENCH-UIN")])
     if not uin:
         uin = env["g2p.br.identifier.type"].create({"code": "BENCH-UIN", "name": "UIN"})
@@ -97,7 +97,7 @@ def make_connection(env, name, kind, mapping, base_url, page_size, **values):
             "name": name,
             "base_url": base_url,
             "beneficiary_kind": kind,
-            "page_size": page_size,
+            **({"page_size": page_size} if page_size else {}),
             "mapping_ids": [
                 (
                     0,
@@ -138,7 +138,8 @@ def run_jobs(registry, api, run_ids, workers):
             """SELECT uuid FROM queue_job
                 WHERE identity_key LIKE 'g2p_br_sr_sync:run:%%' AND state = 'pending'
                   AND (eta IS NULL OR eta <= now() AT TIME ZONE 'UTC')
-                ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED""",
+                ORDER BY priority, date_created, id
+                LIMIT 1 FOR UPDATE SKIP LOCKED""",
             log_exceptions=False,
         )
         row = cr.fetchone()
@@ -264,7 +265,9 @@ def main():
     parser.add_argument("--db", default="sync_bench")
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--changes", type=float, default=0.01)
-    parser.add_argument("--page-size", type=int, default=1000)
+    parser.add_argument(
+        "--page-size", type=int, help="default: the connection's default page size"
+    )
     parser.add_argument("--http-port", type=int, default=18203)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--drop", action="store_true", help="drop the database after")
@@ -304,6 +307,7 @@ def main():
                 env, "Bench groups", "group", GROUP_MAPPING, base_url, args.page_size,
             )  # fmt: skip
             ids = individuals.id, groups.id
+            result["page_size"] = individuals.page_size
             cr.commit()
 
         full = pull(registry, api, ids, "full", args.workers, proc.pid)
