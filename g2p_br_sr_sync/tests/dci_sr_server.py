@@ -32,7 +32,7 @@ violations are kept in ``invalid_requests``).
 add) for incremental pulls, also reachable over HTTP (``POST /_test/mutate``)
 when the server runs in another process::
 
-    python3 tests/dci_sr_server.py 100000 [none|bearer|oauth2]
+    python3 g2p_br_sr_sync/tests/dci_sr_server.py 100000 [none|bearer|oauth2]
 
 Records carry personal data (names, phones, addresses) so that tests can prove
 the BR never stores it. Standard library only; usable from Odoo tests, pytest
@@ -43,11 +43,13 @@ and the benchmark::
         url = server.base_url  # http://127.0.0.1:<port>
 """
 
+import contextlib
 import json
 import random
 import re
 import secrets
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -601,10 +603,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _drop(self):
         self.close_connection = True
-        try:
+        with contextlib.suppress(OSError):  # the client may be gone already
             self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
     def _read_body(self):
         length = int(self.headers.get("Content-Length") or 0)
@@ -965,16 +965,19 @@ class DciSrServer:
         self.stop()
 
 
-if __name__ == "__main__":  # python3 tests/dci_sr_server.py [size] [auth]
-    import sys
-
-    size = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
-    server = DciSrServer(
-        SrRegistry(size), auth=sys.argv[2] if len(sys.argv) > 2 else "none"
-    )
+def main(argv):
+    """``python3 g2p_br_sr_sync/tests/dci_sr_server.py [size] [auth]``: serve
+    until interrupted; the first line on stdout gives the search URL."""
+    size = int(argv[1]) if len(argv) > 1 else 1000
+    server = DciSrServer(SrRegistry(size), auth=argv[2] if len(argv) > 2 else "none")
     server.start()
-    print(f"DCI SR test server on {server.base_url}{server.search_path}", flush=True)
+    sys.stdout.write(f"DCI SR test server on {server.base_url}{server.search_path}\n")
+    sys.stdout.flush()
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
         server.stop()
+
+
+if __name__ == "__main__":
+    main(sys.argv)
