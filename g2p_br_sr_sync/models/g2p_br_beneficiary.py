@@ -1,4 +1,7 @@
+import json
 import logging
+import math
+from datetime import date, datetime
 
 import psycopg2
 
@@ -8,8 +11,8 @@ from odoo.tools import SQL, mute_logger
 
 _logger = logging.getLogger(__name__)
 
-# SQL type of the arrays the upsert unnests, by Odoo field type
-_ARRAY_TYPES = {
+# SQL type of the columns of the page's rows, by Odoo field type
+_SQL_TYPES = {
     "char": "varchar",
     "selection": "varchar",
     "date": "date",
@@ -18,6 +21,39 @@ _ARRAY_TYPES = {
     "float": "float8",
     "boolean": "bool",
 }
+
+
+# float8 input of the non-finite floats, which JSON cannot carry as numbers
+_NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
+def _json_default(value):
+    """JSON of the mapped values JSON has no type for: ISO dates, read back
+    by PostgreSQL's date and timestamp input functions."""
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not a mapped value type")
+
+
+def page_json(rows, float_keys=()):
+    """A page's rows as one JSON text parameter (read in SQL with
+    ``json_to_recordset``): one string for psycopg2 to quote, where lists of
+    values would be adapted one by one into an ``ARRAY[...]`` expression of
+    thousands of constants for PostgreSQL to parse and plan (that adaptation
+    was a fifth of a page's time at 5,000 records)."""
+    if float_keys:
+        rows = [
+            {
+                **row,
+                **{
+                    key: _NON_FINITE[str(row[key])]
+                    for key in float_keys
+                    if isinstance(row.get(key), float) and not math.isfinite(row[key])
+                },
+            }
+            for row in rows
+        ]
+    return json.dumps(rows, default=_json_default, allow_nan=False)
 
 
 class SrWriteError(Exception):
@@ -106,13 +142,17 @@ class G2pBrBeneficiary(models.Model):
         ]
         now = fields.Datetime.now()
         uid = self.env.uid
-        arrays = [
-            SQL("%s::varchar[]", sr_ids),
-            SQL("%s::varchar[]", [connection.beneficiary_kind] * len(rows)),
-        ]
-        for column in columns:
-            array_type = _ARRAY_TYPES[self._fields[column].type]
-            arrays.append(SQL(f"%s::{array_type}[]", [row[column] for row in rows]))
+        types = {column: self._fields[column].type for column in columns}
+        data_json = page_json(
+            rows, [column for column in columns if types[column] == "float"]
+        )
+        record_columns = SQL(", ").join(
+            [SQL("sr_id varchar")]
+            + [
+                SQL(f"%s {_SQL_TYPES[types[column]]}", SQL.identifier(column))
+                for column in columns
+            ]
+        )
         data_columns = ["sr_id", "kind", *columns]
         compared = ["kind", *columns]
         insert_columns = [SQL.identifier(c) for c in data_columns]
@@ -148,7 +188,8 @@ class G2pBrBeneficiary(models.Model):
         query = SQL(
             """
             WITH data AS (
-                SELECT * FROM unnest(%(arrays)s) AS d(%(data_columns)s)
+                SELECT %(data_select)s
+                  FROM json_to_recordset(%(data_json)s::json) AS d(%(record_columns)s)
             ), old AS (
                 SELECT b.sr_id, b.active FROM g2p_br_beneficiary b
                   JOIN data d ON d.sr_id = b.sr_id
@@ -170,8 +211,14 @@ class G2pBrBeneficiary(models.Model):
             SELECT ups.id, ups.inserted, ups.active, old.active, ups.sr_id
               FROM ups LEFT JOIN old ON old.sr_id = ups.sr_id
             """,
-            arrays=SQL(", ").join(arrays),
-            data_columns=SQL(", ").join(SQL.identifier(c) for c in data_columns),
+            data_json=data_json,
+            record_columns=record_columns,
+            data_select=SQL(", ").join(
+                SQL("%s::varchar AS kind", connection.beneficiary_kind)
+                if c == "kind"
+                else SQL("d.%s", SQL.identifier(c))
+                for c in data_columns
+            ),
             insert_columns=SQL(", ").join(insert_columns),
             insert_values=SQL(", ").join(insert_values),
             link_join=link_join,
@@ -288,8 +335,8 @@ class G2pBrBeneficiary(models.Model):
                         create_uid, create_date, write_uid, write_date)
                 SELECT b.id, d.type_id, d.value, b.company_id,
                        %(uid)s, %(now)s, %(uid)s, %(now)s
-                  FROM unnest(%(d_sr)s::varchar[], %(d_type)s::int4[],
-                              %(d_value)s::varchar[]) AS d(sr_id, type_id, value)
+                  FROM json_to_recordset(%(data)s::json)
+                       AS d(sr_id varchar, type_id int4, value varchar)
                   JOIN g2p_br_beneficiary b ON b.sr_id = d.sr_id
                 ON CONFLICT (type_id, value) DO UPDATE
                    SET beneficiary_id = EXCLUDED.beneficiary_id,
@@ -301,9 +348,12 @@ class G2pBrBeneficiary(models.Model):
                 """,
                 uid=uid,
                 now=now,
-                d_sr=list(triples.values()),
-                d_type=[key[0] for key in triples],
-                d_value=[key[1] for key in triples],
+                data=page_json(
+                    [
+                        {"sr_id": sr_id, "type_id": type_id, "value": value}
+                        for (type_id, value), sr_id in triples.items()
+                    ]
+                ),
             ),
             "identifier upsert",
         )
