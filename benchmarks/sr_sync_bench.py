@@ -2,7 +2,9 @@
 
 1. Starts the DCI SR test server (``g2p_br_sr_sync/tests/dci_sr_server.py``,
    the sync addon's test fixture) in its own process with ``--size``
-   registrants (4 individuals per household group).
+   registrants (``--members`` individuals per household group, 4 by default;
+   9 gives the 900,000 individuals in 100,000 households of issue #11 at
+   1,000,000).
 2. Creates (or reuses) a database with g2p_br_sr_sync installed.
 3. Full pull of the individuals and of the groups, at the same time (the two
    runs started together), their jobs (pages and progress jobs) performed by
@@ -46,9 +48,9 @@ RESULTS = REPO / "benchmarks" / "results"
 ADMIN_UID = 2
 
 
-def start_server(size):
+def start_server(size, members):
     proc = subprocess.Popen(
-        [sys.executable, str(SERVER), str(size), "none"],
+        [sys.executable, str(SERVER), str(size), "none", str(members)],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -215,6 +217,9 @@ def main():
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--changes", type=float, default=0.01)
     parser.add_argument(
+        "--members", type=int, default=4, help="individuals per household"
+    )
+    parser.add_argument(
         "--page-size", type=int, help="default: the connection's default page size"
     )
     parser.add_argument("--http-port", type=int, default=18203)
@@ -235,10 +240,11 @@ def main():
         INDIVIDUAL_MAPPING,
     )
 
-    proc, base_url = start_server(args.size)
+    proc, base_url = start_server(args.size, args.members)
     print(f"DCI SR test server: {base_url}, {args.size} registrants", flush=True)
     result = {
         "size": args.size,
+        "members_per_household": args.members,
         "page_size": args.page_size,
         "workers": args.workers,
         "date": str(date.today()),
@@ -248,6 +254,11 @@ def main():
             env = api.Environment(cr, ADMIN_UID, {"tracking_disable": True})
             # start from an empty registry: a benchmark must not count old rows
             cr.execute("DELETE FROM g2p_br_sr_pull_run")
+            # and the jobs of an interrupted benchmark (a "started" job of a
+            # killed process would keep the job runner waiting)
+            cr.execute(
+                "DELETE FROM queue_job WHERE identity_key LIKE 'g2p_br_sr_sync:run:%'"
+            )
             cr.execute(
                 "DELETE FROM g2p_br_beneficiary"
                 " WHERE sr_id LIKE 'IND-%' OR sr_id LIKE 'GRP-%'"

@@ -126,10 +126,11 @@ class Registrant:
 
 
 class SrRegistry:
-    """A generated registry: ``size`` registrants, one group per 5 (a household
-    with 4 members), deterministic for a given ``seed``."""
+    """A generated registry: ``size`` registrants, one group per ``members + 1``
+    (a household with ``members`` members, 4 by default), deterministic for a
+    given ``seed``."""
 
-    def __init__(self, size=1000, seed=42):
+    def __init__(self, size=1000, seed=42, members=4):
         self.rng = random.Random(seed)
         self.lock = threading.RLock()
         self.records = {}  # seq -> Registrant
@@ -141,7 +142,7 @@ class SrRegistry:
         # kind -> (number of records when built, its registrants by seq)
         self._by_kind = {}
         self._uins = set()  # a UIN identifies one registrant, as in a real SR
-        n_groups = max(size // 5, 1)
+        n_groups = max(size // (members + 1), 1)
         n_individuals = size - n_groups
         for _ in range(n_groups):
             self._new("group")
@@ -966,10 +967,13 @@ class DciSrServer:
 
 
 def main(argv):
-    """``python3 g2p_br_sr_sync/tests/dci_sr_server.py [size] [auth]``: serve
-    until interrupted; the first line on stdout gives the search URL."""
+    """``python3 g2p_br_sr_sync/tests/dci_sr_server.py [size] [auth] [members]``:
+    serve until interrupted; the first line on stdout gives the search URL."""
     size = int(argv[1]) if len(argv) > 1 else 1000
-    server = DciSrServer(SrRegistry(size), auth=argv[2] if len(argv) > 2 else "none")
+    members = int(argv[3]) if len(argv) > 3 else 4
+    server = DciSrServer(
+        SrRegistry(size, members=members), auth=argv[2] if len(argv) > 2 else "none"
+    )
     server.start()
     sys.stdout.write(f"DCI SR test server on {server.base_url}{server.search_path}\n")
     sys.stdout.flush()
