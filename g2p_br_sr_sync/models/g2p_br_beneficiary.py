@@ -361,6 +361,26 @@ class G2pBrBeneficiary(models.Model):
         return changed
 
     # -- household links ------------------------------------------------------------
+    def _sr_analyze_if_stale(self):
+        """ANALYZE the beneficiary table when the rows changed since its last
+        analysis are more than a tenth of it (at least 10,000): after a first
+        pull into an empty or small BR, autovacuum has often not analyzed it
+        yet, and the link pass planned on the statistics of a nearly empty
+        table took 82 s instead of about 2 s at 100,000."""
+        cr = self.env.cr
+        cr.execute(
+            SQL(
+                "SELECT n_mod_since_analyze, n_live_tup FROM pg_stat_user_tables"
+                " WHERE relid = %s::regclass",
+                self._table,
+            )
+        )
+        row = cr.fetchone()
+        if row and row[0] >= max(10_000, row[1] // 10):
+            cr.execute(SQL("ANALYZE %s", SQL.identifier(self._table)))
+            return True
+        return False
+
     def _sr_link_groups(self, ids_query, kind, group_ref_mapped):
         """Set ``group_id`` from ``sr_group_ref`` for the beneficiaries a run
         touched, set-based (``ids_query``: an :class:`~odoo.tools.SQL` query of
@@ -378,6 +398,7 @@ class G2pBrBeneficiary(models.Model):
         ends last sees both sides, whatever the order of their pages.
         """
         cr = self.env.cr
+        self._sr_analyze_if_stale()
         if kind == "individual":
             # (individual, its group in the BR or NULL) for the run's individuals
             pairs = SQL(
