@@ -1,19 +1,25 @@
 """Benchmark the Social Registry sync (g2p_br_sr_sync) against the DCI SR test server.
 
-1. Starts ``tests/dci_sr_server.py`` in its own process with ``--size``
-   registrants (4 individuals per household group).
+1. Starts the DCI SR test server (``g2p_br_sr_sync/tests/dci_sr_server.py``,
+   the sync addon's test fixture) in its own process with ``--size``
+   registrants (``--members`` individuals per household group, 4 by default;
+   9 gives the 900,000 individuals in 100,000 households of issue #11 at
+   1,000,000).
 2. Creates (or reuses) a database with g2p_br_sr_sync installed.
 3. Full pull of the individuals and of the groups, at the same time (the two
    runs started together), their jobs (pages and progress jobs) performed by
-   ``--workers`` threads (default 2, like the default ``root:2`` channel), each
+   ``--workers`` threads (default 2, like the default ``root:2`` channel) with
+   the sync's test job runner (``g2p_br_sr_sync/tests/job_runner.py``): each
    job loaded, performed and committed in its own transaction as the queue_job
-   runner does it; concurrency errors are retried like queue_job does, and
-   counted.
+   runner does it, in its order (priority, then creation); concurrency errors
+   are retried like queue_job does, and counted.
 4. Changes ``--changes`` of the registrants in the SR (updates, deactivations,
    new ones) and runs an incremental pull of both connections.
 
 Reports records/s end to end, the SR test server's CPU share, the peak RSS of
-this process (the Odoo side) and the concurrency retries.
+this process (the Odoo side: both job workers are threads of it), the SR test
+server's peak RSS, the load averages around each pull (the machine may be
+shared) and the concurrency retries.
 
 Prints the figures and writes them as JSON to
 ``benchmarks/results/sr-sync-<size>.json``.
@@ -29,7 +35,6 @@ import os
 import resource
 import subprocess
 import sys
-import threading
 import time
 from datetime import date
 from pathlib import Path
@@ -37,17 +42,15 @@ from pathlib import Path
 import requests
 
 REPO = Path(__file__).resolve().parent.parent
-SERVER = REPO / "tests" / "dci_sr_server.py"
+# run as a script in its own process (standard library only)
+SERVER = REPO / "g2p_br_sr_sync" / "tests" / "dci_sr_server.py"
 RESULTS = REPO / "benchmarks" / "results"
 ADMIN_UID = 2
 
-sys.path.insert(0, str(SERVER.parent))
-from dci_sr_server import GROUP_MAPPING, INDIVIDUAL_MAPPING
 
-
-def start_server(size):
+def start_server(size, members):
     proc = subprocess.Popen(
-        [sys.executable, str(SERVER), str(size), "none"],
+        [sys.executable, str(SERVER), str(size), "none", str(members)],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -88,7 +91,7 @@ def ensure_database(db, port):
     )
 
 
-def make_connection(env, name, kind, mapping, base_url, page_size, **values):
+def make_connection(env, name, kind, mapping, base_url, page_size=None, **values):
     uin = env["g2p.br.identifier.type"].search([("code", "=", "BENCH-UIN")])
     if not uin:
         uin = env["g2p.br.identifier.type"].create({"code": "BENCH-UIN", "name": "UIN"})
@@ -97,7 +100,7 @@ def make_connection(env, name, kind, mapping, base_url, page_size, **values):
             "name": name,
             "base_url": base_url,
             "beneficiary_kind": kind,
-            "page_size": page_size,
+            **({"page_size": page_size} if page_size else {}),
             "mapping_ids": [
                 (
                     0,
@@ -123,86 +126,22 @@ def make_connection(env, name, kind, mapping, base_url, page_size, **values):
 def run_jobs(registry, api, run_ids, workers):
     """Perform the runs' jobs (pages and progress jobs) like the queue_job
     runner, with ``workers`` threads, until none is pending or running."""
-    from psycopg2 import OperationalError
+    from odoo.addons.g2p_br_sr_sync.tests.job_runner import run_jobs as perform
 
-    from odoo.service.model import PG_CONCURRENCY_ERRORS_TO_RETRY
-
-    from odoo.addons.queue_job.exception import RetryableJobError
-    from odoo.addons.queue_job.job import Job
-
-    stats = {"jobs": 0, "concurrency_retries": 0, "postponed": 0, "retried": {}}
-    lock = threading.Lock()
-
-    def take(cr):
-        cr.execute(
-            """SELECT uuid FROM queue_job
-                WHERE identity_key LIKE 'g2p_br_sr_sync:run:%%' AND state = 'pending'
-                  AND (eta IS NULL OR eta <= now() AT TIME ZONE 'UTC')
-                ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED""",
-            log_exceptions=False,
-        )
-        row = cr.fetchone()
-        if row:
-            return row[0]
-        cr.execute(
-            """SELECT count(*) FROM queue_job
-                WHERE identity_key LIKE 'g2p_br_sr_sync:run:%%'
-                  AND state IN ('pending', 'enqueued', 'started')"""
-        )
-        return None if cr.fetchone()[0] else False
-
-    def worker():
-        while True:
-            with registry.cursor() as cr:
-                env = api.Environment(cr, ADMIN_UID, {})
-                try:
-                    uuid = take(cr)
-                except OperationalError:  # the row moved under our snapshot
-                    cr.rollback()
-                    continue
-                if uuid is False:
-                    return
-                if uuid is None:
-                    cr.rollback()
-                    time.sleep(0.02)
-                    continue
-                job = Job.load(env, uuid)
-                job.set_started()
-                job.store()
-                cr.commit()
-                try:
-                    job.perform()
-                    job.set_done()
-                    job.store()
-                    env.flush_all()
-                    cr.commit()
-                    with lock:
-                        stats["jobs"] += 1
-                    continue
-                except OperationalError as exc:
-                    cr.rollback()
-                    if exc.pgcode not in PG_CONCURRENCY_ERRORS_TO_RETRY:
-                        raise
-                    key = "concurrency_retries"
-                    what = f"{job.method_name}: {exc.pgcode}"
-                    with lock:
-                        stats["retried"][what] = stats["retried"].get(what, 0) + 1
-                except RetryableJobError:
-                    cr.rollback()
-                    key = "postponed"
-                with lock:
-                    stats[key] += 1
-                env.clear()
-                job = Job.load(env, uuid)
-                job.set_pending(reset_retry=False)
-                job.store()
-                cr.commit()
-
-    threads = [threading.Thread(target=worker) for _ in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    done = perform(registry, workers, uid=ADMIN_UID)
+    if done["errors"]:
+        raise RuntimeError(f"jobs failed: {done['errors']}")
+    retried = {}
+    for line in done["retried"]:  # "method args: SQLSTATE message"
+        method, _sep, rest = line.partition(" ")
+        what = f"{method}: {rest.rsplit(': ', 1)[-1].split(' ', 1)[0]}"
+        retried[what] = retried.get(what, 0) + 1
+    stats = {
+        "jobs": done["done"],
+        "concurrency_retries": done["concurrency_retries"],
+        "postponed": done["postponed"],
+        "retried": retried,
+    }
     results = []
     with registry.cursor() as cr:
         env = api.Environment(cr, ADMIN_UID, {})
@@ -231,7 +170,16 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def peak_rss_mib(pid):
+    """Peak resident set size of a process (Linux /proc VmHWM), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024)
+    return None
+
+
 def pull(registry, api, connection_ids, mode, workers, server_pid):
+    load_before = os.getloadavg()
     start = time.perf_counter()
     cpu_start = cpu_seconds(server_pid)
     with registry.cursor() as cr:
@@ -256,6 +204,10 @@ def pull(registry, api, connection_ids, mode, workers, server_pid):
         "peak_rss_mib": round(
             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         ),
+        "sr_server_peak_rss_mib": peak_rss_mib(server_pid),
+        # the machine is shared: 1, 5 and 15 min load averages around the pull
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
     }
 
 
@@ -264,7 +216,12 @@ def main():
     parser.add_argument("--db", default="sync_bench")
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--changes", type=float, default=0.01)
-    parser.add_argument("--page-size", type=int, default=1000)
+    parser.add_argument(
+        "--members", type=int, default=4, help="individuals per household"
+    )
+    parser.add_argument(
+        "--page-size", type=int, help="default: the connection's default page size"
+    )
     parser.add_argument("--http-port", type=int, default=18203)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--drop", action="store_true", help="drop the database after")
@@ -278,10 +235,16 @@ def main():
         ["-d", args.db, f"--addons-path={REPO}", "--log-level=warn"]
     )
     registry = odoo.registry(args.db)
-    proc, base_url = start_server(args.size)
+    from odoo.addons.g2p_br_sr_sync.tests.dci_sr_server import (
+        GROUP_MAPPING,
+        INDIVIDUAL_MAPPING,
+    )
+
+    proc, base_url = start_server(args.size, args.members)
     print(f"DCI SR test server: {base_url}, {args.size} registrants", flush=True)
     result = {
         "size": args.size,
+        "members_per_household": args.members,
         "page_size": args.page_size,
         "workers": args.workers,
         "date": str(date.today()),
@@ -291,6 +254,11 @@ def main():
             env = api.Environment(cr, ADMIN_UID, {"tracking_disable": True})
             # start from an empty registry: a benchmark must not count old rows
             cr.execute("DELETE FROM g2p_br_sr_pull_run")
+            # and the jobs of an interrupted benchmark (a "started" job of a
+            # killed process would keep the job runner waiting)
+            cr.execute(
+                "DELETE FROM queue_job WHERE identity_key LIKE 'g2p_br_sr_sync:run:%'"
+            )
             cr.execute(
                 "DELETE FROM g2p_br_beneficiary"
                 " WHERE sr_id LIKE 'IND-%' OR sr_id LIKE 'GRP-%'"
@@ -304,6 +272,7 @@ def main():
                 env, "Bench groups", "group", GROUP_MAPPING, base_url, args.page_size,
             )  # fmt: skip
             ids = individuals.id, groups.id
+            result["page_size"] = individuals.page_size
             cr.commit()
 
         full = pull(registry, api, ids, "full", args.workers, proc.pid)

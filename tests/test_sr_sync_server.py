@@ -1,26 +1,13 @@
-"""Tests of the DCI SR test server itself (plain pytest, no Odoo needed)."""
+"""Tests of the DCI SR test server itself (pytest; the server is the sync
+addon's test fixture, ``g2p_br_sr_sync/tests/dci_sr_server.py``, standard
+library only)."""
 
-import importlib.util
-import sys
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
-
-def _load_server():
-    name = "dci_sr_server"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parent / "dci_sr_server.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-srv_mod = _load_server()
+from odoo.addons.g2p_br_sr_sync.tests import dci_sr_server as srv_mod
 
 
 def envelope(criteria):

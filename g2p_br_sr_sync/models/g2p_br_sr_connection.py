@@ -111,7 +111,14 @@ class G2pBrSrConnection(models.Model):
         help="Attribute of the SR record compared with the cursor in incremental "
         "pulls.",
     )
-    page_size = fields.Integer(required=True, default=1000)
+    page_size = fields.Integer(
+        required=True,
+        default=5000,
+        help="Records asked for per request (DCI pagination.page_size). Larger "
+        "pages mean fewer requests, jobs and statements; lower it for an SR that "
+        "caps its page size (with a total count, a run against such an SR ends "
+        "incomplete).",
+    )
     timeout = fields.Float(
         string="Timeout (s)", required=True, default=30.0, help="Per HTTP request."
     )

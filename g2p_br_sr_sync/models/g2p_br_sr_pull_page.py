@@ -2,6 +2,7 @@ import logging
 import math
 
 from odoo import fields, models
+from odoo.tools import SQL
 
 from ..services.dci_client import SearchPage, SrRejectedError, SrSyncError
 from ..services.record_mapping import (
@@ -235,10 +236,17 @@ class G2pBrSrPullPage(models.Model):
         is known after page 1; without one, a full page announces the next one.
         """
         run = self.run_id
-        siblings = run.page_ids.filtered(
-            lambda p: p.phase == self.phase and p.pass_number == self.pass_number
+        self.flush_model()
+        self.env.cr.execute(
+            SQL(
+                "SELECT max(page_number) FROM g2p_br_sr_pull_page"
+                " WHERE run_id = %s AND phase = %s AND pass_number = %s",
+                run.id,
+                self.phase,
+                self.pass_number,
+            )
         )
-        known = max(siblings.mapped("page_number") or [0])
+        known = self.env.cr.fetchone()[0] or 0
         if self.page_number != known:
             return
         if result.total_count is not None:

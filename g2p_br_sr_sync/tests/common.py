@@ -1,7 +1,4 @@
-import importlib.util
-import sys
 from contextlib import contextmanager
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from odoo.tests.common import TransactionCase, _super_send
@@ -9,22 +6,8 @@ from odoo.tests.common import TransactionCase, _super_send
 from odoo.addons.queue_job.tests.common import trap_jobs
 
 from ..services import dci_client
+from . import dci_sr_server
 
-
-def load_test_server():
-    """The DCI SR test server lives in the repository's top-level ``tests/``
-    (shared with the benchmark); load it by path, once."""
-    name = "dci_sr_server"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parents[2] / "tests" / "dci_sr_server.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-dci_sr_server = load_test_server()
 SrRegistry = dci_sr_server.SrRegistry
 
 

@@ -1,7 +1,10 @@
+import math
 from datetime import date, datetime
 
-from odoo.tests.common import BaseCase, tagged
+from odoo.tests.common import BaseCase, TransactionCase, tagged
+from odoo.tools import SQL
 
+from ..models.g2p_br_beneficiary import page_json
 from ..services.record_mapping import (
     _MISSING,
     MappingError,
@@ -141,3 +144,51 @@ class TestRecordMapping(BaseCase):
             rule("sex", "sex", "value_map", "# only a comment")
         with self.assertRaises(MappingError):
             rule("sex", "sex", "upper")
+
+
+@tagged("post_install", "-at_install")
+class TestPageJson(TransactionCase):
+    """The page's mapped rows reach PostgreSQL as one JSON text: every mapped
+    value type comes back unchanged from ``json_to_recordset``."""
+
+    def test_round_trip(self):
+        rows = [
+            {
+                "sr_id": 'IND-"1"\\é',
+                "born": date(1985, 5, 20),
+                "stamp": datetime(2026, 3, 1, 8, 0, 0, 500000),
+                "score": 3.25,
+                "size": 4,
+                "flag": False,
+                "none": None,
+            },
+            {"sr_id": "IND-2", "score": float("nan")},
+            {"sr_id": "IND-3", "score": float("inf")},
+            {"sr_id": "IND-4", "score": float("-inf")},
+        ]
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT * FROM json_to_recordset(%s::json) AS d(
+                    sr_id varchar, born date, stamp timestamp, score float8,
+                    size int4, flag bool, none varchar)
+                """,
+                page_json(rows, ["score"]),
+            )
+        )
+        result = self.env.cr.fetchall()
+        self.assertEqual(
+            result[0],
+            (
+                'IND-"1"\\é',
+                date(1985, 5, 20),
+                datetime(2026, 3, 1, 8, 0, 0, 500000),
+                3.25,
+                4,
+                False,
+                None,
+            ),
+        )
+        self.assertTrue(math.isnan(result[1][3]))
+        self.assertEqual([r[3] for r in result[2:]], [math.inf, -math.inf])
+        self.assertTrue(math.isnan(rows[1]["score"]), "the rows are not modified")

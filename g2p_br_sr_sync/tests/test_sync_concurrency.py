@@ -1,38 +1,27 @@
 """Pages of one run, and two connections, pulling at the same time.
 
 These tests commit: each job runs in its own transaction, in its own thread,
-like queue_job's workers (a small runner below takes the pending jobs with
-``FOR UPDATE SKIP LOCKED``, retries the concurrency errors as queue_job does,
-and counts them). Everything they create is deleted at the end.
+like queue_job's workers (:func:`.job_runner.run_jobs` takes the pending jobs
+with ``FOR UPDATE SKIP LOCKED``, retries the concurrency errors as queue_job
+does, and counts them). Everything they create is deleted at the end.
 """
-# The jobs must commit, each in its own transaction, for the concurrency to be
-# real; the runner below does what queue_job's controller does.
-# pylint: disable=invalid-commit
 
 import logging
-import threading
-import time
 from urllib.parse import urlsplit
-
-from psycopg2 import OperationalError
 
 from odoo import SUPERUSER_ID, api
 from odoo.modules.registry import Registry
-from odoo.service.model import PG_CONCURRENCY_ERRORS_TO_RETRY
 from odoo.tests.common import BaseCase, _super_send, get_db_name, tagged
 
-from odoo.addons.queue_job.exception import RetryableJobError
-from odoo.addons.queue_job.job import Job
-
+from . import dci_sr_server
 from .common import (
     GROUP_MAPPING,
     INDIVIDUAL_MAPPING,
     SrRegistry,
     assert_br_equals_sr,
-    dci_sr_server,
 )
-
-_JOBS = "g2p_br_sr_sync:run:%"
+from .job_runner import SYNC_JOBS as _JOBS
+from .job_runner import run_jobs
 
 
 class _Collect(logging.Handler):
@@ -142,106 +131,15 @@ class TestConcurrentPulls(BaseCase):
             )
             cr.execute("DELETE FROM queue_job WHERE identity_key LIKE %s", (_JOBS,))
 
-    # -- a small job runner ---------------------------------------------------------
+    # -- jobs ------------------------------------------------------------------------
     def run_jobs(self, timeout=240):
         """Perform the sync's pending jobs with ``workers`` threads, each job in
-        its own committed transaction. Returns the counters."""
-        stats = {
-            "done": 0,
-            "concurrency_retries": 0,
-            "postponed": 0,
-            "errors": [],
-            "retried": [],
-        }
-        lock = threading.Lock()
-        deadline = time.monotonic() + timeout
-
-        def take(cr):
-            cr.execute(
-                """
-                SELECT uuid FROM queue_job
-                 WHERE state = 'pending' AND identity_key LIKE %s
-                   AND (eta IS NULL OR eta <= now() AT TIME ZONE 'UTC')
-                 ORDER BY date_created, id LIMIT 1 FOR UPDATE SKIP LOCKED
-                """,
-                (_JOBS,),
-                log_exceptions=False,
-            )
-            row = cr.fetchone()
-            if row:
-                return row[0]
-            cr.execute(
-                "SELECT count(*) FROM queue_job WHERE identity_key LIKE %s"
-                " AND state IN ('pending', 'enqueued', 'started')",
-                (_JOBS,),
-            )
-            return None if cr.fetchone()[0] else False
-
-        def worker():
-            while time.monotonic() < deadline:
-                with self.registry.cursor() as cr:
-                    env = api.Environment(cr, SUPERUSER_ID, {})
-                    try:
-                        uuid = take(cr)
-                    except OperationalError:  # the row moved under our snapshot
-                        cr.rollback()
-                        continue
-                    if uuid is False:
-                        return
-                    if uuid is None:
-                        cr.rollback()
-                        time.sleep(0.05)
-                        continue
-                    job = Job.load(env, uuid)
-                    job.set_started()
-                    job.store()
-                    cr.commit()
-                    try:
-                        job.perform()
-                        job.set_done()
-                        job.store()
-                        env.flush_all()
-                        cr.commit()
-                        with lock:
-                            stats["done"] += 1
-                        continue
-                    except OperationalError as exc:
-                        cr.rollback()
-                        if exc.pgcode not in PG_CONCURRENCY_ERRORS_TO_RETRY:
-                            raise
-                        key = "concurrency_retries"
-                        with lock:
-                            stats["retried"].append(
-                                f"{job.method_name} {job.args}: {exc.pgcode} "
-                                f"{str(exc).splitlines()[0][:120]}"
-                            )
-                    except RetryableJobError:
-                        cr.rollback()
-                        key = "postponed"
-                    except Exception as exc:  # noqa: BLE001 - reported below
-                        cr.rollback()
-                        with lock:
-                            stats["errors"].append(repr(exc))
-                        env.clear()
-                        job = Job.load(env, uuid)
-                        job.set_failed(exc_info=repr(exc))
-                        job.store()
-                        cr.commit()
-                        continue
-                    with lock:
-                        stats[key] += 1
-                    env.clear()
-                    job = Job.load(env, uuid)
-                    job.set_pending(reset_retry=False)
-                    job.store()
-                    cr.commit()
-
-        threads = [threading.Thread(target=worker) for _ in range(self.workers)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        self.assertLess(time.monotonic(), deadline, "jobs did not finish in time")
+        its own committed transaction (see :mod:`.job_runner`), in creation
+        order: queue_job's priorities (households pages first) are ignored, so
+        that the pages of two connections mix as much as they can. Returns the
+        counters."""
+        stats = run_jobs(self.registry, self.workers, timeout, by_priority=False)
+        self.assertFalse(stats["timed_out"], "jobs did not finish in time")
         self.assertEqual(stats["errors"], [])
         return stats
 

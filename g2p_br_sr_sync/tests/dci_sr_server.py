@@ -32,7 +32,7 @@ violations are kept in ``invalid_requests``).
 add) for incremental pulls, also reachable over HTTP (``POST /_test/mutate``)
 when the server runs in another process::
 
-    python3 tests/dci_sr_server.py 100000 [none|bearer|oauth2]
+    python3 g2p_br_sr_sync/tests/dci_sr_server.py 100000 [none|bearer|oauth2]
 
 Records carry personal data (names, phones, addresses) so that tests can prove
 the BR never stores it. Standard library only; usable from Odoo tests, pytest
@@ -43,11 +43,13 @@ and the benchmark::
         url = server.base_url  # http://127.0.0.1:<port>
 """
 
+import contextlib
 import json
 import random
 import re
 import secrets
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -124,10 +126,11 @@ class Registrant:
 
 
 class SrRegistry:
-    """A generated registry: ``size`` registrants, one group per 5 (a household
-    with 4 members), deterministic for a given ``seed``."""
+    """A generated registry: ``size`` registrants, one group per ``members + 1``
+    (a household with ``members`` members, 4 by default), deterministic for a
+    given ``seed``."""
 
-    def __init__(self, size=1000, seed=42):
+    def __init__(self, size=1000, seed=42, members=4):
         self.rng = random.Random(seed)
         self.lock = threading.RLock()
         self.records = {}  # seq -> Registrant
@@ -136,7 +139,10 @@ class SrRegistry:
         self.clock_offset = timedelta(0)
         # pages ordered by last update (then seq), whatever the request's sort
         self.order_by_last_updated = False
-        n_groups = max(size // 5, 1)
+        # kind -> (number of records when built, its registrants by seq)
+        self._by_kind = {}
+        self._uins = set()  # a UIN identifies one registrant, as in a real SR
+        n_groups = max(size // (members + 1), 1)
         n_individuals = size - n_groups
         for _ in range(n_groups):
             self._new("group")
@@ -166,11 +172,15 @@ class SrRegistry:
         seq = len(self.records) + 1
         prefix = "GRP" if kind == "group" else "IND"
         stamp = SR_EPOCH + timedelta(seconds=seq)
+        uin = f"{rng.randrange(10**9, 10**10)}"
+        while uin in self._uins:  # in 1,000,000 random draws about 50 repeat one
+            uin = f"{rng.randrange(10**9, 10**10)}"
+        self._uins.add(uin)
         rec = Registrant(
             seq=seq,
             kind=kind,
             sr_id=f"{prefix}-{seq:07d}",
-            uin=f"{rng.randrange(10**9, 10**10)}",
+            uin=uin,
             given_name=rng.choice(GIVEN_NAMES),
             surname=rng.choice(SURNAMES),
             phone=f"+2547{rng.randrange(10**7, 10**8)}",
@@ -259,7 +269,10 @@ class SrRegistry:
         """Registrants of ``kind`` matching every ``(attribute, op, value)``,
         sorted by the stable key (sequence number)."""
         with self.lock:
-            rows = [r for r in self.records.values() if r.kind == kind]
+            rows = self._of_kind(kind)
+            if since is None and not conditions and not self.order_by_last_updated:
+                return rows  # the common full-pull page: no scan of the registry
+            rows = list(rows)
             if since is not None:
                 rows = [r for r in rows if r.last_updated >= since]
             for attribute, operator, value in conditions:
@@ -269,6 +282,18 @@ class SrRegistry:
             else:
                 rows.sort(key=lambda r: r.seq)
             return rows
+
+    def _of_kind(self, kind):
+        """The registrants of ``kind`` sorted by seq (shared, do not modify),
+        kept until a registrant is added: kinds and seqs never change."""
+        count, rows = self._by_kind.get(kind, (None, None))
+        if count != len(self.records):
+            rows = sorted(
+                (r for r in self.records.values() if r.kind == kind),
+                key=lambda r: r.seq,
+            )
+            self._by_kind[kind] = (len(self.records), rows)
+        return rows
 
     # -- rendering (copies taken under the lock) ------------------------------------
     def render_dci(self, rec):
@@ -579,10 +604,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _drop(self):
         self.close_connection = True
-        try:
+        with contextlib.suppress(OSError):  # the client may be gone already
             self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
     def _read_body(self):
         length = int(self.headers.get("Content-Length") or 0)
@@ -943,16 +966,22 @@ class DciSrServer:
         self.stop()
 
 
-if __name__ == "__main__":  # python3 tests/dci_sr_server.py [size] [auth]
-    import sys
-
-    size = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+def main(argv):
+    """``python3 g2p_br_sr_sync/tests/dci_sr_server.py [size] [auth] [members]``:
+    serve until interrupted; the first line on stdout gives the search URL."""
+    size = int(argv[1]) if len(argv) > 1 else 1000
+    members = int(argv[3]) if len(argv) > 3 else 4
     server = DciSrServer(
-        SrRegistry(size), auth=sys.argv[2] if len(sys.argv) > 2 else "none"
+        SrRegistry(size, members=members), auth=argv[2] if len(argv) > 2 else "none"
     )
     server.start()
-    print(f"DCI SR test server on {server.base_url}{server.search_path}", flush=True)
+    sys.stdout.write(f"DCI SR test server on {server.base_url}{server.search_path}\n")
+    sys.stdout.flush()
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
         server.stop()
+
+
+if __name__ == "__main__":
+    main(sys.argv)
