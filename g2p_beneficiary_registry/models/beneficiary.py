@@ -3,6 +3,7 @@ from markupsafe import Markup
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.osv import expression
+from odoo.tools import SQL
 
 from ..utils import count_by, iso, open_related
 
@@ -22,8 +23,7 @@ class G2pBrBeneficiary(models.Model):
     sr_id = fields.Char(
         string="Social Registry ID",
         required=True,
-        index=True,
-        copy=False,
+        copy=False,  # indexed by its unique constraint (init drops the copy)
         help="Identifier of the registrant in the Social Registry.",
     )
     kind = fields.Selection(
@@ -103,6 +103,11 @@ class G2pBrBeneficiary(models.Model):
             "A beneficiary with this Social Registry ID exists already.",
         ),
     ]
+
+    def init(self):
+        # the unique constraint's index serves every lookup by sr_id; a second
+        # one cost each SR upsert an index insert per row
+        self.env.cr.execute(SQL("DROP INDEX IF EXISTS g2p_br_beneficiary__sr_id_index"))
 
     @api.depends("sr_id", "kind")
     def _compute_display_name(self):
