@@ -488,16 +488,24 @@ def step(env, name, budget, expected):
     # a step stopped by the budget, or working on what a stopped step left,
     # did fewer rows than the eligible members: scaled to all of them
     if result["rows"] < expected:
-        scale = expected / result["rows"] if result["rows"] else None
-        result["extrapolated"] = True
-        result["measured_rows"] = result["rows"]
-        result["measured_wall_s"] = result["wall_s"]
-        result["measured_cpu_s"] = result["cpu_s"]
-        if scale:
-            result["wall_s"] = round(result["wall_s"] * scale, 1)
-            result["cpu_s"] = round(result["cpu_s"] * scale, 1)
-            result["rows"] = expected
+        extrapolate(result, expected)
     return result
+
+
+def extrapolate(result, expected):
+    """Scale a step's times linearly from the rows it did to ``expected``."""
+    result["extrapolated"] = True
+    if "measured_rows" not in result:
+        result["measured_rows"] = result["rows"]
+    measured = result["measured_rows"]
+    if not measured:
+        return
+    for key in ("wall_s", "cpu_s", "pg_cpu_s", "odoo_cpu_s"):
+        if result.get(key) is None:
+            continue
+        result.setdefault(f"measured_{key}", result[key])
+        result[key] = round(result[f"measured_{key}"] * expected / measured, 2)
+    result["rows"] = expected
 
 
 def part_steps(db, addons, excluded, steps, budget):
@@ -589,8 +597,9 @@ def markdown(report):
         note = ""
         if r.get("extrapolated"):
             note = (
-                f"extrapolated from {r['measured_rows']:,} rows in "
-                f"{r['measured_wall_s']} s"
+                f"extrapolated (linearly) from {r['measured_rows']:,} rows: "
+                f"{fmt(r.get('measured_wall_s'), '.1f')} s wall, "
+                f"{fmt(r.get('measured_cpu_s'), '.1f')} s CPU"
             )
         extra = {k: r[k] for k in ("account_payments", "payment_batches") if k in r}
         if extra:
@@ -683,6 +692,9 @@ def main():
     if args.part == "report":
         # the ratios and table again, from a run's JSON (and --ours)
         report = json.loads((out_dir / f"{name}.json").read_text())
+        for result in report["steps"]:
+            if result.get("extrapolated"):
+                extrapolate(result, report["eligible"])
         if args.ours:
             report["ours_file"] = str(args.ours)
             report["ratios"] = ratios(report, args.ours)
