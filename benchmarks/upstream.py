@@ -89,13 +89,13 @@ DIFFERENCES = {
     "enroll": "upstream first imports every eligible registrant as a draft "
     "program membership (one ORM create per row through the program's "
     "one2many), then re-runs the rule and writes them enrolled; ours inserts "
-    "the enrolled memberships in one statement (with its history rows and "
-    "integrity triggers)",
+    "the enrolled memberships in one statement (no history row for a "
+    "membership)",
     "cycle": "upstream writes one cycle membership row per enrolled member; "
     "ours has no cycle membership rows (its cycle is created untimed, in the "
     "setup)",
     "generate": "upstream creates the entitlements through the ORM (each with "
-    "a sequence code), after reading the cycle's members; ours inserts them in "
+    "a random code), after reading the cycle's members; ours inserts them in "
     "one statement, checks membership in the database and writes a history "
     "row per entitlement",
     "to_approve": "both move every entitlement to the next state; upstream "
