@@ -29,6 +29,10 @@ With ``--all`` it then runs the API benchmark (``api_bench.py``) and the SR
 sync benchmark (``sr_sync_bench.py``) and writes
 ``benchmarks/results/summary-<size>.md`` with every figure next to its target.
 
+``--upstream PATH[,PATH]`` then runs ``upstream.py``: upstream OpenG2P's own
+enroll, cycle, entitlement, approval and payment steps on the same generated
+data, and prints the ratios ours / upstream (``results/upstream-<size>``).
+
 ``--repo PATH --ours-only`` times the buttons of another checkout of the core
 (e.g. an older commit, for a before/after) with this very benchmark.
 
@@ -495,6 +499,19 @@ def main():
     parser.add_argument(
         "--all", action="store_true", help="also the API and SR sync benchmarks"
     )
+    parser.add_argument(
+        "--upstream",
+        metavar="PATH[,PATH]",
+        help="upstream OpenG2P 17.0 addons (openg2p-registry,openg2p-program "
+        "checkouts): also time their steps on the same data (upstream.py) and "
+        "print the ratios ours / upstream",
+    )
+    parser.add_argument(
+        "--upstream-budget",
+        type=float,
+        default=0,
+        help="seconds after which an upstream step stops and is extrapolated",
+    )
     args = parser.parse_args()
     job_db = None if (args.no_job or args.ours_only) else f"{args.db}_job"
 
@@ -542,6 +559,24 @@ def main():
         for db in (args.db, job_db):
             if db:
                 run(["dropdb", "--if-exists", db])
+    if args.upstream:
+        run(
+            [
+                sys.executable,
+                str(HERE / "upstream.py"),
+                "--size",
+                str(args.size),
+                "--upstream",
+                args.upstream,
+                "--ours",
+                str(out_file),
+                "--budget",
+                str(args.upstream_budget),
+                "--label",
+                args.label,
+                "--drop",
+            ]
+        )
     if args.all:
         run_others(args.size)
         print(summary(args.size))
