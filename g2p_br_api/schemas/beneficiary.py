@@ -1,7 +1,14 @@
 from datetime import date
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from .common import MAX_LIMIT, UtcDateTime, check_text
 
@@ -104,7 +111,10 @@ class BeneficiaryDetail(_Schema):
     disability: bool = False
     poverty_score: float | None = Field(None, description="Groups only")
     household_sr_id: str | None = Field(
-        None, description="SR id of the household of an individual"
+        None,
+        # the core's get_summary() calls it group_sr_id
+        validation_alias=AliasChoices("household_sr_id", "group_sr_id"),
+        description="SR id of the household of an individual",
     )
     sr_updated_at: UtcDateTime | None = Field(
         None, description="Last update in the Social Registry (UTC)"
