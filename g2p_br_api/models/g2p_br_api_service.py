@@ -248,10 +248,9 @@ class G2pBrApiService(models.AbstractModel):
         """``BeneficiaryDetail``: the core's summary of the beneficiary (which
         hides a household the user may not see), its enrollments and counts
         of its entitlements."""
-        beneficiary = self._find_beneficiary(id_type, id_value)
+        beneficiary = self._lookup(id_type, id_value)
         if not beneficiary:
             return None
-        self._audit_reads(beneficiary.ids)
         domain = [("beneficiary_id", "=", beneficiary.id)]
         memberships = self.env["g2p.br.program.membership"]._search(domain)
         entitlements = self.env["g2p.br.entitlement"].search_read(
@@ -274,31 +273,60 @@ class G2pBrApiService(models.AbstractModel):
         )
 
     @api.model
-    def _page_total(self, model, domain, items, limit, offset):
-        """The number of ``model`` records in ``domain``, without counting
-        them on the last page of an offset pagination."""
+    def _lookup(self, id_type, id_value):
+        """``_find_beneficiary``, its read audited."""
+        beneficiary = self._find_beneficiary(id_type, id_value)
+        if beneficiary:
+            self._audit_reads(beneficiary.ids)
+        return beneficiary
+
+    @api.model
+    def _domain_of(self, field, record, state):
+        """The domain of the records whose ``field`` is ``record``, in
+        ``state`` if given; None when ``record`` is empty (it does not exist
+        or is not visible)."""
+        if not record:
+            return None
+        domain = [(field, "=", record.id)]
+        if state:
+            domain.append(("state", "=", state))
+        return domain
+
+    @api.model
+    def _beneficiary_domain(self, id_type, id_value, state):
+        """``_domain_of`` the beneficiary known by this identifier (its read
+        audited)."""
+        return self._domain_of("beneficiary_id", self._lookup(id_type, id_value), state)
+
+    @api.model
+    def _lean_page(self, model, domain, order, rows, limit, offset):
+        """An offset page of the ``model`` records in ``domain``, in ``order``,
+        read by ``rows`` (a lean read); counted unless it is the last page."""
+        items = []
+        if limit:
+            query = self.env[model]._search(
+                domain, order=order, limit=limit, offset=offset
+            )
+            items = [item for _id, item in rows(query)]
         if limit and (items or not offset) and len(items) < limit:
-            return offset + len(items)
-        return self.env[model].search_count(domain)
+            total = offset + len(items)
+        else:
+            total = self.env[model].search_count(domain)
+        return _page(total, limit, offset, items)
 
     @api.model
     def beneficiary_enrollments(self, id_type, id_value, state, limit, offset):
-        beneficiary = self._find_beneficiary(id_type, id_value)
-        if not beneficiary:
+        domain = self._beneficiary_domain(id_type, id_value, state)
+        if domain is None:
             return None
-        self._audit_reads(beneficiary.ids)
-        domain = [("beneficiary_id", "=", beneficiary.id)]
-        if state:
-            domain.append(("state", "=", state))
-        Membership = self.env["g2p.br.program.membership"]
-        items = []
-        if limit:
-            query = Membership._search(
-                domain, order="id desc", limit=limit, offset=offset
-            )
-            items = [item for _id, item in self._enrollment_rows(query)]
-        total = self._page_total(Membership._name, domain, items, limit, offset)
-        return _page(total, limit, offset, items)
+        return self._lean_page(
+            "g2p.br.program.membership",
+            domain,
+            "id desc",
+            self._enrollment_rows,
+            limit,
+            offset,
+        )
 
     @api.model
     def beneficiary_entitlements(
@@ -313,40 +341,33 @@ class G2pBrApiService(models.AbstractModel):
         updated_since=None,
         cursor=None,
     ):
-        beneficiary = self._find_beneficiary(id_type, id_value)
-        if not beneficiary:
+        domain = self._beneficiary_domain(id_type, id_value, state)
+        if domain is None:
             return None
-        self._audit_reads(beneficiary.ids)
-        domain = [("beneficiary_id", "=", beneficiary.id)]
         if program:
             domain.append(("program_id.code", "=", program))
         if cycle:
             domain.append(("cycle_id", "=", cycle))
-        if state:
-            domain.append(("state", "=", state))
-        Entitlement = self.env["g2p.br.entitlement"]
-        if updated_since or cursor:
-            return self._feed(
-                Entitlement._name,
+        model = "g2p.br.entitlement"
+        if not (updated_since or cursor):
+            return self._lean_page(
+                model,
                 domain,
-                updated_since,
-                cursor,
+                "valid_from desc, id desc",
+                self._entitlement_rows,
                 limit,
-                lambda records: [
-                    item
-                    for _id, item in self._entitlement_rows(
-                        records._as_query(ordered=False), SQL("e.write_date, e.id")
-                    )
-                ],
+                offset,
             )
-        items = []
-        if limit:
-            query = Entitlement._search(
-                domain, order="valid_from desc, id desc", limit=limit, offset=offset
-            )
-            items = [item for _id, item in self._entitlement_rows(query)]
-        total = self._page_total(Entitlement._name, domain, items, limit, offset)
-        return _page(total, limit, offset, items)
+        return self._feed(
+            model, domain, updated_since, cursor, limit, self._changed_entitlements
+        )
+
+    @api.model
+    def _changed_entitlements(self, entitlements):
+        r"""The ``Entitlement``\ s of a change-feed page, in its order."""
+        query = entitlements._as_query(ordered=False)
+        rows = self._entitlement_rows(query, SQL("e.write_date, e.id"))
+        return [item for _id, item in rows]
 
     @api.model
     def _audit_reads(self, beneficiary_ids):
@@ -503,13 +524,7 @@ class G2pBrApiService(models.AbstractModel):
     def _program_domain(self, code, state):
         """The domain of a program's records in ``state``, or None when the
         program does not exist or is not visible."""
-        program = self._find_program(code)
-        if not program:
-            return None
-        domain = [("program_id", "=", program.id)]
-        if state:
-            domain.append(("state", "=", state))
-        return domain
+        return self._domain_of("program_id", self._find_program(code), state)
 
     @api.model
     def _feed(self, model, domain, updated_since, cursor, limit, to_items):
@@ -525,7 +540,7 @@ class G2pBrApiService(models.AbstractModel):
         )
 
     @api.model
-    def _program_enrollment_items(self, memberships):
+    def _member_items(self, memberships):
         r"""``ProgramEnrollment``\ s of ``memberships`` (whose reads are audited)."""
         self._audit_reads(memberships.beneficiary_id.ids)
         return [
@@ -552,15 +567,10 @@ class G2pBrApiService(models.AbstractModel):
         model = "g2p.br.program.membership"
         if updated_since or cursor:
             return self._feed(
-                model,
-                domain,
-                updated_since,
-                cursor,
-                limit,
-                self._program_enrollment_items,
+                model, domain, updated_since, cursor, limit, self._member_items
             )
         total, memberships = self._search_page(model, domain, limit, offset, "id")
-        return _page(total, limit, offset, self._program_enrollment_items(memberships))
+        return _page(total, limit, offset, self._member_items(memberships))
 
     @api.model
     def _cycle_values(self, cycle):
