@@ -662,6 +662,34 @@ class G2pBrApiService(models.AbstractModel):
         return errors
 
     @api.model
+    def _log_status_report(self, endpoint, results, summary, started):
+        """Log a status report: its counts, the codes of its errors (never a
+        reference or a reason) and its duration since ``started``."""
+        if not summary["error"]:
+            outcome = "ok"
+        elif summary["error"] == len(results):
+            outcome = "failed"
+        else:
+            outcome = "partial"
+        error_codes = Counter(
+            r.get("code") for r in results if r.get("result") == "error"
+        )
+        self._log_write_call(
+            endpoint,
+            {
+                "status_code": 200,
+                "outcome": outcome,
+                "item_count": len(results),
+                "applied_count": summary["applied"],
+                "unchanged_count": summary["unchanged"],
+                "error_count": summary["error"],
+                "duration_ms": int((time.monotonic() - started) * 1000),
+                "detail": ", ".join(f"{code}: {n}" for code, n in error_codes.items())
+                or False,
+            },
+        )
+
+    @api.model
     def _apply_status_report(self, endpoint, items):
         """Apply a batch of status updates (``items`` as the core expects them)
         and log the call. Private: only the API request path may write the
@@ -688,29 +716,7 @@ class G2pBrApiService(models.AbstractModel):
                 results.append(next(core_results))
         counts = Counter(r.get("result") for r in results)
         summary = {key: counts.get(key, 0) for key in ("applied", "unchanged", "error")}
-        if not summary["error"]:
-            outcome = "ok"
-        elif summary["error"] == len(results):
-            outcome = "failed"
-        else:
-            outcome = "partial"
-        error_codes = Counter(
-            r.get("code") for r in results if r.get("result") == "error"
-        )
-        self._log_write_call(
-            endpoint,
-            {
-                "status_code": 200,
-                "outcome": outcome,
-                "item_count": len(items),
-                "applied_count": summary["applied"],
-                "unchanged_count": summary["unchanged"],
-                "error_count": summary["error"],
-                "duration_ms": int((time.monotonic() - started) * 1000),
-                "detail": ", ".join(f"{code}: {n}" for code, n in error_codes.items())
-                or False,
-            },
-        )
+        self._log_status_report(endpoint, results, summary, started)
         return {
             "summary": summary,
             "results": [
