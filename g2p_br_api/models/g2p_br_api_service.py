@@ -4,7 +4,9 @@ Every method runs in the environment of the authenticated client's user
 (never ``sudo()``): the user's groups and the core's record rules decide what
 exists.  A record the user cannot see is reported as ``None`` (answered 404 by
 the routers, so that its existence is not revealed).  Methods return plain
-JSON-friendly data shaped like the response schemas.
+data that the routers' response schemas validate: one mapping per schema,
+whatever the endpoint (the beneficiary detail is the core's ``get_summary()``,
+whose ``group_sr_id`` the schema reads as ``household_sr_id``).
 """
 
 import time
@@ -100,19 +102,17 @@ class G2pBrApiService(models.AbstractModel):
     # whatever the endpoint (one beneficiary, bulk, change feed, DCI)
     # ------------------------------------------------------------------
     @api.model
-    def _flush(self, *models):
-        """Write the pending ORM changes of ``models`` (none in a request of
-        its own; changes made earlier in the transaction otherwise) before a
-        lean read."""
-        for model in models:
-            self.env[model].flush_model()
+    def _flush(self):
+        """Write the pending ORM changes (none in a request of its own; those
+        made earlier in the transaction otherwise) before a lean read."""
+        self.env.flush_all()
 
     @api.model
     def _enrollment_rows(self, query, order=MEMBERSHIPS_LATEST_FIRST):
         """``[(beneficiary_id, Enrollment)]`` of the memberships of ``query``
         (a ``Query`` of g2p.br.program.membership, record rules applied), in
         ``order`` (the model's own order, latest first, by default)."""
-        self._flush("g2p.br.program.membership", "g2p.br.program")
+        self._flush()
         self.env.cr.execute(
             SQL(
                 """
@@ -150,9 +150,7 @@ class G2pBrApiService(models.AbstractModel):
         (a ``Query`` of g2p.br.entitlement, record rules applied) with their
         disbursements (record rules applied too), in two statements, in
         ``order`` (latest first by default)."""
-        self._flush(
-            "g2p.br.entitlement", "g2p.br.program", "g2p.br.cycle", "g2p.br.item"
-        )
+        self._flush()
         self.env.cr.execute(
             SQL(
                 """
@@ -212,7 +210,6 @@ class G2pBrApiService(models.AbstractModel):
     def _add_disbursements(self, by_id):
         """Append its ``Disbursement``\\ s (those the user may see, oldest
         first) to each entitlement of ``by_id`` (``{id: Entitlement}``)."""
-        self._flush("g2p.br.disbursement")
         disbursements = self.env["g2p.br.disbursement"]._search(
             [("entitlement_id", "in", list(by_id))]
         )

@@ -1,17 +1,17 @@
-from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
+from odoo.api import Environment
+
+from ..dependencies import authenticated_env
 from ..schemas import Cycles, ProgramDetail, ProgramEnrollments, Programs
 from .common import (
     DEFAULT_LIMIT,
     ERRORS,
     NOT_FOUND,
     Cursor,
-    Env,
     Limit,
-    MembershipState,
     Offset,
     ProgramCode,
     UpdatedSince,
@@ -22,6 +22,7 @@ from .common import (
 router = APIRouter(prefix="/programs", tags=["programs"], responses=ERRORS)
 
 ProgramState = Literal["draft", "active", "ended"]
+MembershipState = Literal["draft", "enrolled", "paused", "exited", "not_eligible"]
 CycleState = Literal[
     "draft", "to_approve", "approved", "distributed", "ended", "cancelled"
 ]
@@ -29,7 +30,7 @@ CycleState = Literal[
 
 @router.get("", response_model=Programs)
 async def list_programs(
-    env: Env,
+    env: Annotated[Environment, Depends(authenticated_env)],
     state: Annotated[ProgramState | None, Query()] = None,
     limit: Limit = DEFAULT_LIMIT,
     offset: Offset = 0,
@@ -41,30 +42,10 @@ async def list_programs(
 @router.get("/{code}", response_model=ProgramDetail, responses=NOT_FOUND)
 async def get_program(
     code: ProgramCode,
-    env: Env,
+    env: Annotated[Environment, Depends(authenticated_env)],
 ):
     """A program with member counts by state and totals entitled and disbursed."""
     return found(env["g2p.br.api.service"].program_detail(code), "Program")
-
-
-@dataclass
-class MembershipFilters:
-    """The filters and the page (or change feed) of a program's memberships."""
-
-    state: Annotated[MembershipState | None, Query()] = None
-    limit: Limit = DEFAULT_LIMIT
-    offset: Offset = 0
-    updated_since: UpdatedSince = None
-    cursor: Cursor = None
-
-
-@dataclass
-class CycleFilters:
-    """The filter and the page of a program's cycles."""
-
-    state: Annotated[CycleState | None, Query()] = None
-    limit: Limit = DEFAULT_LIMIT
-    offset: Offset = 0
 
 
 @router.get(
@@ -72,8 +53,12 @@ class CycleFilters:
 )
 async def get_program_enrollments(
     code: ProgramCode,
-    query: Annotated[MembershipFilters, Depends()],
-    env: Env,
+    env: Annotated[Environment, Depends(authenticated_env)],
+    state: Annotated[MembershipState | None, Query()] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
+    updated_since: UpdatedSince = None,
+    cursor: Cursor = None,
 ):
     """The memberships of a program, with the beneficiaries' identifiers.
 
@@ -83,16 +68,9 @@ async def get_program_enrollments(
     no row is skipped or repeated while data changes (see the README);
     `offset` must then be 0."""
     service = env["g2p.br.api.service"]
-    check_feed_offset(query.offset, query.updated_since, query.cursor)
+    check_feed_offset(offset, updated_since, cursor)
     return found(
-        service.program_enrollments(
-            code,
-            query.state,
-            query.limit,
-            query.offset,
-            query.updated_since,
-            query.cursor,
-        ),
+        service.program_enrollments(code, state, limit, offset, updated_since, cursor),
         "Program",
     )
 
@@ -100,12 +78,11 @@ async def get_program_enrollments(
 @router.get("/{code}/cycles", response_model=Cycles, responses=NOT_FOUND)
 async def get_program_cycles(
     code: ProgramCode,
-    query: Annotated[CycleFilters, Depends()],
-    env: Env,
+    env: Annotated[Environment, Depends(authenticated_env)],
+    state: Annotated[CycleState | None, Query()] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
 ):
     """The cycles of a program with their totals."""
     service = env["g2p.br.api.service"]
-    return found(
-        service.program_cycles(code, query.state, query.limit, query.offset),
-        "Program",
-    )
+    return found(service.program_cycles(code, state, limit, offset), "Program")
