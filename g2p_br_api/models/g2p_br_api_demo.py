@@ -33,60 +33,16 @@ class G2pBrApiDemo(models.AbstractModel):
         (identifier type ``NID``) ``<prefix>-NID-<program>-<n>``.
         Returns a dict of the records created.
         """
-        env = self.env(context=dict(self.env.context, tracking_disable=True))
+        demo = self.with_context(tracking_disable=True)
         nid = self._get_identifier_type("NID", "National ID")
         region = f"{prefix}-REGION"
         result = {"identifier_type": nid, "programs": {}, "beneficiaries": {}}
         for letter, count in zip("AB", members, strict=True):
-            code = f"{prefix}-{letter}"
-            program = env["g2p.br.program"].create(
-                {
-                    "code": code,
-                    "name": f"{prefix} program {letter}",
-                    "description": f"<p>Demo cash program {letter}</p>",
-                    "target_type": "individual",
-                    "benefit_kind": "cash",
-                    "base_amount": 50.0,
-                    "cycle_frequency": "monthly",
-                    "eligibility_domain": repr([("region_code", "=", region)]),
-                    "user_ids": [Command.set([])],
-                    # one system user generates and approves this dataset
-                    "four_eyes": False,
-                }
-            )
-            beneficiaries = env["g2p.br.beneficiary"].create(
-                [
-                    {
-                        "sr_id": f"{prefix}-SR-{letter}-{n}",
-                        "kind": "individual",
-                        "sex": "female" if n % 2 else "male",
-                        "birth_date": date(1980 + n, 1, 1),
-                        "region_code": region,
-                        "identifier_ids": [
-                            Command.create(
-                                {
-                                    "type_id": nid.id,
-                                    "value": f"{prefix}-NID-{letter}-{n}",
-                                }
-                            )
-                        ],
-                    }
-                    for n in range(1, count + 1)
-                ]
-            )
+            program = demo._create_program(prefix, letter, region)
+            beneficiaries = demo._create_members(prefix, letter, count, nid, region)
             if letter == "A":
-                # a household no program of the dataset serves
-                household = env["g2p.br.beneficiary"].create(
-                    {
-                        "sr_id": f"{prefix}-SR-HH-1",
-                        "kind": "group",
-                        "group_size": 3,
-                        "region_code": f"{prefix}-OTHER",
-                    }
-                )
-                beneficiaries[0].group_id = household
-                result["household"] = household
-            memberships = env["g2p.br.program.membership"].create(
+                result["household"] = demo._create_household(prefix, beneficiaries)
+            memberships = demo.env["g2p.br.program.membership"].create(
                 [
                     {"beneficiary_id": b.id, "program_id": program.id}
                     for b in beneficiaries
@@ -94,22 +50,85 @@ class G2pBrApiDemo(models.AbstractModel):
             )
             program.action_activate()
             memberships.action_enroll()
-            cycle = env["g2p.br.cycle"].create(
-                {
-                    "program_id": program.id,
-                    "name": f"{code} {cycle_start:%Y-%m}",
-                    "start_date": cycle_start,
-                    "end_date": cycle_start.replace(day=28),
-                }
-            )
-            cycle.action_generate_entitlements()
-            cycle.action_to_approve()
-            cycle.action_approve_entitlements()
-            cycle.action_create_disbursements()
             result["programs"][letter] = program
             result["beneficiaries"][letter] = beneficiaries
-            result.setdefault("cycles", {})[letter] = cycle
+            result.setdefault("cycles", {})[letter] = demo._create_paid_cycle(
+                program, cycle_start
+            )
         return result
+
+    @api.model
+    def _create_program(self, prefix, letter, region):
+        """A monthly cash program for the beneficiaries of ``region``."""
+        return self.env["g2p.br.program"].create(
+            {
+                "code": f"{prefix}-{letter}",
+                "name": f"{prefix} program {letter}",
+                "description": f"<p>Demo cash program {letter}</p>",
+                "target_type": "individual",
+                "benefit_kind": "cash",
+                "base_amount": 50.0,
+                "cycle_frequency": "monthly",
+                "eligibility_domain": repr([("region_code", "=", region)]),
+                "user_ids": [Command.set([])],
+                # one system user generates and approves this dataset
+                "four_eyes": False,
+            }
+        )
+
+    @api.model
+    def _create_members(self, prefix, letter, count, nid, region):
+        """``count`` individuals of ``region``, each with a national id."""
+        return self.env["g2p.br.beneficiary"].create(
+            [
+                {
+                    "sr_id": f"{prefix}-SR-{letter}-{n}",
+                    "kind": "individual",
+                    "sex": "female" if n % 2 else "male",
+                    "birth_date": date(1980 + n, 1, 1),
+                    "region_code": region,
+                    "identifier_ids": [
+                        Command.create(
+                            {"type_id": nid.id, "value": f"{prefix}-NID-{letter}-{n}"}
+                        )
+                    ],
+                }
+                for n in range(1, count + 1)
+            ]
+        )
+
+    @api.model
+    def _create_household(self, prefix, beneficiaries):
+        """A household no program of the dataset serves, of the first of
+        ``beneficiaries``."""
+        household = self.env["g2p.br.beneficiary"].create(
+            {
+                "sr_id": f"{prefix}-SR-HH-1",
+                "kind": "group",
+                "group_size": 3,
+                "region_code": f"{prefix}-OTHER",
+            }
+        )
+        beneficiaries[0].group_id = household
+        return household
+
+    @api.model
+    def _create_paid_cycle(self, program, cycle_start):
+        """A cycle of ``program`` from ``cycle_start``, approved, with its
+        entitlements and pending disbursements."""
+        cycle = self.env["g2p.br.cycle"].create(
+            {
+                "program_id": program.id,
+                "name": f"{program.code} {cycle_start:%Y-%m}",
+                "start_date": cycle_start,
+                "end_date": cycle_start.replace(day=28),
+            }
+        )
+        cycle.action_generate_entitlements()
+        cycle.action_to_approve()
+        cycle.action_approve_entitlements()
+        cycle.action_create_disbursements()
+        return cycle
 
     @api.model
     def _create_demo_data(self):

@@ -4,7 +4,9 @@ Every method runs in the environment of the authenticated client's user
 (never ``sudo()``): the user's groups and the core's record rules decide what
 exists.  A record the user cannot see is reported as ``None`` (answered 404 by
 the routers, so that its existence is not revealed).  Methods return plain
-JSON-friendly data shaped like the response schemas.
+data that the routers' response schemas validate: one mapping per schema,
+whatever the endpoint (the beneficiary detail is the core's ``get_summary()``,
+whose ``group_sr_id`` the schema reads as ``household_sr_id``).
 """
 
 import time
@@ -36,6 +38,9 @@ DCI_ENROLMENT_STATUS = {
 }
 # an exit with one of these reasons is reported Deceased
 DCI_DECEASED_REASONS = {"deceased", "death", "died"}
+# orders of the lean reads (their tables are ``m`` and ``e``)
+MEMBERSHIPS_LATEST_FIRST = SQL("m.id DESC")
+ENTITLEMENTS_LATEST_FIRST = SQL("e.valid_from DESC, e.id DESC")
 
 
 def _none(value):
@@ -90,102 +95,121 @@ class G2pBrApiService(models.AbstractModel):
 
     # ------------------------------------------------------------------
     # lean reads: the ORM decides what the user may see (``_search`` applies
-    # the record rules), one SQL statement then reads the rows of the page
-    # with what they refer to (instead of one query per related model)
+    # the record rules), one SQL statement then reads the rows with what they
+    # refer to (instead of one query per related model) and maps each row to
+    # its response schema, once: ``_enrollment_rows`` to ``Enrollment``,
+    # ``_entitlement_rows`` to ``Entitlement`` (with its ``Disbursement``\ s),
+    # whatever the endpoint (one beneficiary, bulk, change feed, DCI)
     # ------------------------------------------------------------------
     @api.model
-    def _enrollment_rows(self, beneficiary, state, limit, offset):
-        if not limit:
-            return []
-        domain = [("beneficiary_id", "=", beneficiary.id)]
-        if state:
-            domain.append(("state", "=", state))
-        query = self.env["g2p.br.program.membership"]._search(
-            domain, order="id desc", limit=limit, offset=offset
-        )
+    def _flush(self):
+        """Write the pending ORM changes (none in a request of its own; those
+        made earlier in the transaction otherwise) before a lean read."""
+        self.env.flush_all()
+
+    @api.model
+    def _enrollment_rows(self, query, order=MEMBERSHIPS_LATEST_FIRST):
+        """``[(beneficiary_id, Enrollment)]`` of the memberships of ``query``
+        (a ``Query`` of g2p.br.program.membership, record rules applied), in
+        ``order`` (the model's own order, latest first, by default)."""
+        self._flush()
         self.env.cr.execute(
             SQL(
                 """
-                SELECT p.code, COALESCE(p.name->>%(lang)s, p.name->>'en_US'),
+                SELECT m.beneficiary_id, p.code,
+                       COALESCE(p.name->>%(lang)s, p.name->>'en_US'),
                        m.state, m.enrollment_date, m.exit_date, m.exit_reason
                   FROM g2p_br_program_membership m
                   JOIN g2p_br_program p ON p.id = m.program_id
                  WHERE m.id IN %(ids)s
-                 ORDER BY m.id DESC
+                 ORDER BY %(order)s
                 """,
                 lang=self.env.lang or "en_US",
                 ids=query.subselect(),
+                order=order,
             )
         )
         return [
-            {
-                "program": code,
-                "program_name": name or "",
-                "state": state,
-                "enrollment_date": enrollment_date,
-                "exit_date": exit_date,
-                "exit_reason": exit_reason,
-            }
-            for code, name, state, enrollment_date, exit_date, exit_reason in (
-                self.env.cr.fetchall()
+            (
+                row[0],
+                {
+                    "program": row[1],
+                    "program_name": row[2] or "",
+                    "state": row[3],
+                    "enrollment_date": row[4],
+                    "exit_date": row[5],
+                    "exit_reason": row[6],
+                },
             )
+            for row in self.env.cr.fetchall()
         ]
 
     @api.model
-    def _entitlement_rows(self, query):
-        """Entitlements of ``query`` (a ``Query`` of g2p.br.entitlement, record
-        rules applied) with their disbursements (record rules applied too), in
-        two statements, latest first."""
+    def _entitlement_rows(self, query, order=ENTITLEMENTS_LATEST_FIRST):
+        """``[(beneficiary_id, Entitlement)]`` of the entitlements of ``query``
+        (a ``Query`` of g2p.br.entitlement, record rules applied) with their
+        disbursements (record rules applied too), in two statements, in
+        ``order`` (latest first by default)."""
+        self._flush()
         self.env.cr.execute(
             SQL(
                 """
-                SELECT e.id, p.code, e.cycle_id, c.name, e.benefit_kind,
-                       e.amount, cur.name, e.quantity, it.unit, it.code, e.state,
-                       e.valid_from, e.valid_until, e.disbursed_total, e.remaining,
-                       e.disbursement_status, e.write_date
+                SELECT e.beneficiary_id, e.id, p.code, e.cycle_id, c.name,
+                       e.benefit_kind, e.amount, cur.name, e.quantity, it.unit,
+                       it.code, e.state, e.valid_from, e.valid_until,
+                       e.disbursed_total, e.remaining, e.disbursement_status,
+                       e.write_date
                   FROM g2p_br_entitlement e
                   JOIN g2p_br_program p ON p.id = e.program_id
                   LEFT JOIN g2p_br_cycle c ON c.id = e.cycle_id
                   LEFT JOIN res_currency cur ON cur.id = e.currency_id
                   LEFT JOIN g2p_br_item it ON it.id = e.item_id
                  WHERE e.id IN %(ids)s
-                 ORDER BY e.valid_from DESC, e.id DESC
+                 ORDER BY %(order)s
                 """,
                 ids=query.subselect(),
+                order=order,
             )
         )
-        items = []
-        for row in self.env.cr.fetchall():
-            (eid, program, cycle_id, cycle, kind, amount, currency, quantity, unit) = (
-                row[:9]
-            )
-            (item, state, valid_from, valid_until, disbursed, remaining) = row[9:15]
-            cash = kind == "cash"
-            items.append(
-                {
-                    "id": eid,
-                    "program": program,
-                    "cycle_id": cycle_id,
-                    "cycle": cycle,
-                    "kind": kind,
-                    "amount": amount if cash else None,
-                    "currency": currency if cash else None,
-                    "quantity": quantity if kind == "in_kind" else None,
-                    "unit": unit,
-                    "item": item,
-                    "state": state,
-                    "valid_from": valid_from,
-                    "valid_until": valid_until,
-                    "disbursed_total": disbursed or 0.0,
-                    "remaining": remaining or 0.0,
-                    "disbursement_status": row[15],
-                    "updated_at": row[16],
-                    "disbursements": [],
-                }
-            )
-        if not items:
-            return items
-        by_id = {item["id"]: item for item in items}
+        rows = [
+            (row[0], self._entitlement_values(row[1:]))
+            for row in self.env.cr.fetchall()
+        ]
+        if rows:
+            self._add_disbursements({item["id"]: item for _id, item in rows})
+        return rows
+
+    @api.model
+    def _entitlement_values(self, row):
+        """An ``Entitlement`` of a row of ``_entitlement_rows``."""
+        (eid, program, cycle_id, cycle, kind, amount, currency, quantity) = row[:8]
+        (unit, item, state, valid_from, valid_until, disbursed, remaining) = row[8:15]
+        cash = kind == "cash"
+        return {
+            "id": eid,
+            "program": program,
+            "cycle_id": cycle_id,
+            "cycle": cycle,
+            "kind": kind,
+            "amount": amount if cash else None,
+            "currency": currency if cash else None,
+            "quantity": quantity if kind == "in_kind" else None,
+            "unit": unit,
+            "item": item,
+            "state": state,
+            "valid_from": valid_from,
+            "valid_until": valid_until,
+            "disbursed_total": disbursed or 0.0,
+            "remaining": remaining or 0.0,
+            "disbursement_status": row[15],
+            "updated_at": row[16],
+            "disbursements": [],
+        }
+
+    @api.model
+    def _add_disbursements(self, by_id):
+        """Append its ``Disbursement``\\ s (those the user may see, oldest
+        first) to each entitlement of ``by_id`` (``{id: Entitlement}``)."""
         disbursements = self.env["g2p.br.disbursement"]._search(
             [("entitlement_id", "in", list(by_id))]
         )
@@ -215,112 +239,91 @@ class G2pBrApiService(models.AbstractModel):
                     "failure_reason": row[8],
                 }
             )
-        return items
-
-    @api.model
-    def _enrollment(self, values):
-        return {
-            "program": values.get("program_code"),
-            "program_name": values.get("program_name") or "",
-            "state": values.get("state"),
-            "enrollment_date": _none(values.get("enrollment_date")),
-            "exit_date": _none(values.get("exit_date")),
-            "exit_reason": _none(values.get("exit_reason")),
-        }
-
-    @api.model
-    def _entitlement(self, values):
-        return {
-            "id": values.get("id"),
-            "program": values.get("program_code"),
-            "cycle_id": _none(values.get("cycle_id")),
-            "cycle": _none(values.get("cycle_name")),
-            "kind": values.get("benefit_kind"),
-            "amount": _none(values.get("amount")),
-            "currency": _none(values.get("currency")),
-            "quantity": _none(values.get("quantity")),
-            "unit": _none(values.get("unit")),
-            "item": _none(values.get("item")),
-            "state": values.get("state"),
-            "valid_from": _none(values.get("valid_from")),
-            "valid_until": _none(values.get("valid_until")),
-            "disbursed_total": values.get("disbursed_total") or 0.0,
-            "remaining": values.get("remaining") or 0.0,
-            "disbursement_status": _none(values.get("disbursement_status")),
-            "updated_at": values.get("updated_at"),
-            "disbursements": [
-                {
-                    "reference": d.get("reference"),
-                    "channel": _none(d.get("channel")),
-                    "amount": _none(d.get("amount")),
-                    "quantity": _none(d.get("quantity")),
-                    "status": d.get("status"),
-                    "status_time": _none(d.get("status_time")),
-                    "failure_reason": _none(d.get("failure_reason")),
-                }
-                for d in values.get("disbursements") or []
-            ],
-        }
 
     @api.model
     def beneficiary_detail(self, id_type, id_value):
-        beneficiary = self._find_beneficiary(id_type, id_value)
+        """``BeneficiaryDetail``: the core's summary of the beneficiary (which
+        hides a household the user may not see), its enrollments and counts
+        of its entitlements."""
+        beneficiary = self._lookup(id_type, id_value)
         if not beneficiary:
             return None
-        self._audit_reads(beneficiary.ids)
-        # Not the core's get_summary(): it reads the household's SR id, which
-        # raises AccessError for a client that sees the individual (member
-        # of its programs) but not the household.
-        enrollments = [self._enrollment(e) for e in beneficiary.get_enrollments()]
-        entitlements = beneficiary.get_entitlements()["items"]
-        household = beneficiary.search([("id", "=", beneficiary.group_id.id)])
-        is_group = beneficiary.kind == "group"
-        return {
-            "sr_id": beneficiary.sr_id,
-            "kind": beneficiary.kind,
-            "active": beneficiary.active,
-            "identifiers": [
-                {"type": i.type_id.code, "value": i.value}
-                for i in beneficiary.identifier_ids
-            ],
-            "sex": _none(beneficiary.sex),
-            "birth_date": _none(beneficiary.birth_date),
-            "region_code": _none(beneficiary.region_code),
-            "group_size": beneficiary.group_size if is_group else None,
-            "poverty_score": beneficiary.poverty_score if is_group else None,
-            "disability": bool(beneficiary.disability),
-            "household_sr_id": household.sr_id if household else None,
-            "sr_updated_at": _none(beneficiary.sr_updated_at),
-            "synced_at": _none(beneficiary.synced_at),
-            "enrollments": enrollments,
-            "entitlements": {
+        domain = [("beneficiary_id", "=", beneficiary.id)]
+        memberships = self.env["g2p.br.program.membership"]._search(domain)
+        entitlements = self.env["g2p.br.entitlement"].search_read(
+            domain, ["state", "disbursement_status"], order="valid_from desc, id desc"
+        )
+        return dict(
+            beneficiary.get_summary(),
+            enrollments=[item for _id, item in self._enrollment_rows(memberships)],
+            entitlements={
                 "total": len(entitlements),
                 "by_state": dict(Counter(e["state"] for e in entitlements)),
                 "by_disbursement_status": dict(
                     Counter(
                         e["disbursement_status"]
                         for e in entitlements
-                        if e.get("disbursement_status")
+                        if e["disbursement_status"]
                     )
                 ),
             },
-        }
+        )
+
+    @api.model
+    def _lookup(self, id_type, id_value):
+        """``_find_beneficiary``, its read audited."""
+        beneficiary = self._find_beneficiary(id_type, id_value)
+        if beneficiary:
+            self._audit_reads(beneficiary.ids)
+        return beneficiary
+
+    @api.model
+    def _domain_of(self, field, record, state):
+        """The domain of the records whose ``field`` is ``record``, in
+        ``state`` if given; None when ``record`` is empty (it does not exist
+        or is not visible)."""
+        if not record:
+            return None
+        domain = [(field, "=", record.id)]
+        if state:
+            domain.append(("state", "=", state))
+        return domain
+
+    @api.model
+    def _beneficiary_domain(self, id_type, id_value, state):
+        """``_domain_of`` the beneficiary known by this identifier (its read
+        audited)."""
+        return self._domain_of("beneficiary_id", self._lookup(id_type, id_value), state)
+
+    @api.model
+    def _lean_page(self, model, domain, order, rows, limit, offset):
+        """An offset page of the ``model`` records in ``domain``, in ``order``,
+        read by ``rows`` (a lean read); counted unless it is the last page."""
+        items = []
+        if limit:
+            query = self.env[model]._search(
+                domain, order=order, limit=limit, offset=offset
+            )
+            items = [item for _id, item in rows(query)]
+        if limit and (items or not offset) and len(items) < limit:
+            total = offset + len(items)
+        else:
+            total = self.env[model].search_count(domain)
+        return _page(total, limit, offset, items)
 
     @api.model
     def beneficiary_enrollments(self, id_type, id_value, state, limit, offset):
-        beneficiary = self._find_beneficiary(id_type, id_value)
-        if not beneficiary:
+        domain = self._beneficiary_domain(id_type, id_value, state)
+        if domain is None:
             return None
-        self._audit_reads(beneficiary.ids)
-        items = self._enrollment_rows(beneficiary, state, limit, offset)
-        if limit and (items or not offset) and len(items) < limit:
-            total = offset + len(items)  # the last page: no count needed
-        else:
-            total = self.env["g2p.br.program.membership"].search_count(
-                [("beneficiary_id", "=", beneficiary.id)]
-                + ([("state", "=", state)] if state else [])
-            )
-        return _page(total, limit, offset, items[:limit] if limit else [])
+        return self._lean_page(
+            "g2p.br.program.membership",
+            domain,
+            "id desc",
+            self._enrollment_rows,
+            limit,
+            offset,
+        )
 
     @api.model
     def beneficiary_entitlements(
@@ -335,49 +338,33 @@ class G2pBrApiService(models.AbstractModel):
         updated_since=None,
         cursor=None,
     ):
-        beneficiary = self._find_beneficiary(id_type, id_value)
-        if not beneficiary:
+        domain = self._beneficiary_domain(id_type, id_value, state)
+        if domain is None:
             return None
-        self._audit_reads(beneficiary.ids)
-        if updated_since or cursor:
-            domain = [("beneficiary_id", "=", beneficiary.id)]
-            if program:
-                domain.append(("program_id.code", "=", program))
-            if cycle:
-                domain.append(("cycle_id", "=", cycle))
-            if state:
-                domain.append(("state", "=", state))
-            records, next_cursor, has_more = self._feed_page(
-                "g2p.br.entitlement", domain, updated_since, cursor, max(limit, 1)
-            )
-            items = []
-            for record, values in zip(records, records._to_dicts(), strict=True):
-                values["updated_at"] = record.write_date
-                items.append(self._entitlement(values))
-            return dict(
-                _page(None, limit, 0, items[:limit]),
-                next_cursor=next_cursor,
-                has_more=has_more,
-            )
-        domain = [("beneficiary_id", "=", beneficiary.id)]
         if program:
             domain.append(("program_id.code", "=", program))
         if cycle:
             domain.append(("cycle_id", "=", cycle))
-        if state:
-            domain.append(("state", "=", state))
-        Entitlement = self.env["g2p.br.entitlement"]
-        items = []
-        if limit:
-            query = Entitlement._search(
-                domain, order="valid_from desc, id desc", limit=limit, offset=offset
+        model = "g2p.br.entitlement"
+        if not (updated_since or cursor):
+            return self._lean_page(
+                model,
+                domain,
+                "valid_from desc, id desc",
+                self._entitlement_rows,
+                limit,
+                offset,
             )
-            items = self._entitlement_rows(query)
-        if limit and (items or not offset) and len(items) < limit:
-            total = offset + len(items)  # the last page: no count needed
-        else:
-            total = Entitlement.search_count(domain)
-        return _page(total, limit, offset, items)
+        return self._feed(
+            model, domain, updated_since, cursor, limit, self._changed_entitlements
+        )
+
+    @api.model
+    def _changed_entitlements(self, entitlements):
+        r"""The ``Entitlement``\ s of a change-feed page, in its order."""
+        query = entitlements._as_query(ordered=False)
+        rows = self._entitlement_rows(query, SQL("e.write_date, e.id"))
+        return [item for _id, item in rows]
 
     @api.model
     def _audit_reads(self, beneficiary_ids):
@@ -387,7 +374,6 @@ class G2pBrApiService(models.AbstractModel):
     # ------------------------------------------------------------------
     # bulk lookups
     # ------------------------------------------------------------------
-    @api.model
     def _find_beneficiaries(self, identifiers):
         """``{(type, value): beneficiary}`` of the people the user may see
         among ``identifiers`` (``[(type, value)]``): one query per identifier
@@ -421,15 +407,15 @@ class G2pBrApiService(models.AbstractModel):
         }
 
     @api.model
-    def _bulk(self, identifiers, model, order, to_items):
+    @api.model
+    def _bulk(self, identifiers, rows):
+        """One result per identifier, with the items ``rows`` (one of the
+        lean reads, given a domain) finds for each beneficiary."""
         found = self._find_beneficiaries(identifiers)
         beneficiaries = self.env["g2p.br.beneficiary"].union(*found.values())
-        records = self.env[model].search(
-            [("beneficiary_id", "in", beneficiaries.ids)], order=order
-        )
         items_by_beneficiary = {}
-        for record, item in zip(records, to_items(records), strict=True):
-            items_by_beneficiary.setdefault(record.beneficiary_id.id, []).append(item)
+        for beneficiary_id, item in rows([("beneficiary_id", "in", beneficiaries.ids)]):
+            items_by_beneficiary.setdefault(beneficiary_id, []).append(item)
         self._audit_reads(beneficiaries.ids)
         results = []
         for id_type, value in identifiers:
@@ -445,28 +431,21 @@ class G2pBrApiService(models.AbstractModel):
     @api.model
     def bulk_enrollments(self, identifiers):
         """Enrollments of up to 1,000 people, in the order of ``identifiers``."""
+        Membership = self.env["g2p.br.program.membership"]
         return self._bulk(
             identifiers,
-            "g2p.br.program.membership",
-            "id",
-            lambda memberships: [self._enrollment(m._to_dict()) for m in memberships],
+            lambda domain: self._enrollment_rows(
+                Membership._search(domain), SQL("m.id")
+            ),
         )
 
     @api.model
     def bulk_entitlements(self, identifiers):
         """Entitlements of up to 1,000 people, in the order of ``identifiers``."""
-
-        def to_items(entitlements):
-            items = []
-            for record, values in zip(
-                entitlements, entitlements._to_dicts(), strict=True
-            ):
-                values["updated_at"] = record.write_date
-                items.append(self._entitlement(values))
-            return items
-
+        Entitlement = self.env["g2p.br.entitlement"]
         return self._bulk(
-            identifiers, "g2p.br.entitlement", "valid_from desc, id desc", to_items
+            identifiers,
+            lambda domain: self._entitlement_rows(Entitlement._search(domain)),
         )
 
     # ------------------------------------------------------------------
@@ -496,6 +475,14 @@ class G2pBrApiService(models.AbstractModel):
             "entitled": totals.get("entitled") or 0.0,
             "disbursed": totals.get("disbursed") or 0.0,
         }
+
+    @api.model
+    def _identifiers(self, beneficiary):
+        r"""The ``Identifier``\ s of a beneficiary."""
+        return [
+            {"type": i.type_id.code, "value": i.value}
+            for i in beneficiary.identifier_ids
+        ]
 
     @api.model
     def _find_program(self, code):
@@ -531,90 +518,78 @@ class G2pBrApiService(models.AbstractModel):
         return values
 
     @api.model
-    def _program_page(self, code, model, state, limit, offset, order):
-        """``(total, records)`` of a program's ``model`` records in ``state``,
-        or None when the program does not exist or is not visible."""
-        program = self._find_program(code)
-        if not program:
-            return None
-        domain = [("program_id", "=", program.id)]
-        if state:
-            domain.append(("state", "=", state))
-        return self._search_page(model, domain, limit, offset, order=order)
+    def _program_domain(self, code, state):
+        """The domain of a program's records in ``state``, or None when the
+        program does not exist or is not visible."""
+        return self._domain_of("program_id", self._find_program(code), state)
 
     @api.model
-    def _membership_values(self, membership):
-        beneficiary = membership.beneficiary_id
-        return {
-            "sr_id": beneficiary.sr_id,
-            "kind": _none(beneficiary.kind),
-            "identifiers": [
-                {"type": i.type_id.code, "value": i.value}
-                for i in beneficiary.identifier_ids
-            ],
-            "state": membership.state,
-            "enrollment_date": _none(membership.enrollment_date),
-            "exit_date": _none(membership.exit_date),
-            "exit_reason": _none(membership.exit_reason),
-            "updated_at": membership.write_date,
-        }
+    def _feed(self, model, domain, updated_since, cursor, limit, to_items):
+        """A page of the change feed of ``model`` (``total`` null, ``offset``
+        0, ``next_cursor``, ``has_more``), ``to_items`` mapping its records."""
+        records, next_cursor, has_more = self._feed_page(
+            model, domain, updated_since, cursor, max(limit, 1)
+        )
+        return dict(
+            _page(None, limit, 0, to_items(records[:limit])),
+            next_cursor=next_cursor,
+            has_more=has_more,
+        )
+
+    @api.model
+    def _member_items(self, memberships):
+        r"""``ProgramEnrollment``\ s of ``memberships`` (whose reads are audited)."""
+        self._audit_reads(memberships.beneficiary_id.ids)
+        return [
+            {
+                "sr_id": membership.beneficiary_id.sr_id,
+                "kind": _none(membership.beneficiary_id.kind),
+                "identifiers": self._identifiers(membership.beneficiary_id),
+                "state": membership.state,
+                "enrollment_date": _none(membership.enrollment_date),
+                "exit_date": _none(membership.exit_date),
+                "exit_reason": _none(membership.exit_reason),
+                "updated_at": membership.write_date,
+            }
+            for membership in memberships
+        ]
 
     @api.model
     def program_enrollments(
         self, code, state, limit, offset, updated_since=None, cursor=None
     ):
-        if updated_since or cursor:
-            program = self._find_program(code)
-            if not program:
-                return None
-            domain = [("program_id", "=", program.id)]
-            if state:
-                domain.append(("state", "=", state))
-            records, next_cursor, has_more = self._feed_page(
-                "g2p.br.program.membership",
-                domain,
-                updated_since,
-                cursor,
-                max(limit, 1),
-            )
-            records = records[:limit]
-            self._audit_reads(records.beneficiary_id.ids)
-            items = [self._membership_values(m) for m in records]
-            return dict(
-                _page(None, limit, 0, items),
-                next_cursor=next_cursor,
-                has_more=has_more,
-            )
-        page = self._program_page(
-            code, "g2p.br.program.membership", state, limit, offset, "id"
-        )
-        if page is None:
+        domain = self._program_domain(code, state)
+        if domain is None:
             return None
-        total, memberships = page
-        self._audit_reads(memberships.beneficiary_id.ids)
-        items = [self._membership_values(m) for m in memberships]
-        return _page(total, limit, offset, items)
+        model = "g2p.br.program.membership"
+        if updated_since or cursor:
+            return self._feed(
+                model, domain, updated_since, cursor, limit, self._member_items
+            )
+        total, memberships = self._search_page(model, domain, limit, offset, "id")
+        return _page(total, limit, offset, self._member_items(memberships))
+
+    @api.model
+    def _cycle_values(self, cycle):
+        """A ``Cycle``."""
+        return {
+            "id": cycle.id,
+            "name": cycle.name,
+            "start_date": _none(cycle.start_date),
+            "end_date": _none(cycle.end_date),
+            "state": cycle.state,
+            "totals": self._totals(cycle.get_totals()),
+        }
 
     @api.model
     def program_cycles(self, code, state, limit, offset):
-        page = self._program_page(
-            code, "g2p.br.cycle", state, limit, offset, "start_date, id"
-        )
-        if page is None:
+        domain = self._program_domain(code, state)
+        if domain is None:
             return None
-        total, cycles = page
-        items = [
-            {
-                "id": c.id,
-                "name": c.name,
-                "start_date": _none(c.start_date),
-                "end_date": _none(c.end_date),
-                "state": c.state,
-                "totals": self._totals(c.get_totals()),
-            }
-            for c in cycles
-        ]
-        return _page(total, limit, offset, items)
+        total, cycles = self._search_page(
+            "g2p.br.cycle", domain, limit, offset, "start_date, id"
+        )
+        return _page(total, limit, offset, [self._cycle_values(c) for c in cycles])
 
     # ------------------------------------------------------------------
     # disbursements
@@ -684,6 +659,34 @@ class G2pBrApiService(models.AbstractModel):
         return errors
 
     @api.model
+    def _log_status_report(self, endpoint, results, summary, started):
+        """Log a status report: its counts, the codes of its errors (never a
+        reference or a reason) and its duration since ``started``."""
+        if not summary["error"]:
+            outcome = "ok"
+        elif summary["error"] == len(results):
+            outcome = "failed"
+        else:
+            outcome = "partial"
+        error_codes = Counter(
+            r.get("code") for r in results if r.get("result") == "error"
+        )
+        self._log_write_call(
+            endpoint,
+            {
+                "status_code": 200,
+                "outcome": outcome,
+                "item_count": len(results),
+                "applied_count": summary["applied"],
+                "unchanged_count": summary["unchanged"],
+                "error_count": summary["error"],
+                "duration_ms": int((time.monotonic() - started) * 1000),
+                "detail": ", ".join(f"{code}: {n}" for code, n in error_codes.items())
+                or False,
+            },
+        )
+
+    @api.model
     def _apply_status_report(self, endpoint, items):
         """Apply a batch of status updates (``items`` as the core expects them)
         and log the call. Private: only the API request path may write the
@@ -710,29 +713,7 @@ class G2pBrApiService(models.AbstractModel):
                 results.append(next(core_results))
         counts = Counter(r.get("result") for r in results)
         summary = {key: counts.get(key, 0) for key in ("applied", "unchanged", "error")}
-        if not summary["error"]:
-            outcome = "ok"
-        elif summary["error"] == len(results):
-            outcome = "failed"
-        else:
-            outcome = "partial"
-        error_codes = Counter(
-            r.get("code") for r in results if r.get("result") == "error"
-        )
-        self._log_write_call(
-            endpoint,
-            {
-                "status_code": 200,
-                "outcome": outcome,
-                "item_count": len(items),
-                "applied_count": summary["applied"],
-                "unchanged_count": summary["unchanged"],
-                "error_count": summary["error"],
-                "duration_ms": int((time.monotonic() - started) * 1000),
-                "detail": ", ".join(f"{code}: {n}" for code, n in error_codes.items())
-                or False,
-            },
-        )
+        self._log_status_report(endpoint, results, summary, started)
         return {
             "summary": summary,
             "results": [
@@ -812,10 +793,7 @@ class G2pBrApiService(models.AbstractModel):
             "entitlement_id": disbursement.entitlement_id.id,
             "beneficiary": {
                 "sr_id": beneficiary.sr_id,
-                "identifiers": [
-                    {"type": i.type_id.code, "value": i.value}
-                    for i in beneficiary.identifier_ids
-                ],
+                "identifiers": self._identifiers(beneficiary),
             },
             "channel": _none(disbursement.channel),
             "amount": disbursement.amount if cash else None,
@@ -965,24 +943,27 @@ class G2pBrApiService(models.AbstractModel):
         (in ``programme`` if given) in the DCI vocabulary."""
         programmes = []
         enrolled = False
-        for membership in beneficiary.get_enrollments():
-            state = membership.get("state")
+        memberships = self.env["g2p.br.program.membership"]._search(
+            [("beneficiary_id", "=", beneficiary.id)]
+        )
+        for _id, membership in self._enrollment_rows(memberships):
+            state = membership["state"]
             if state not in DCI_ENROLMENT_STATUS:
                 continue
-            if programme and membership.get("program_code") != programme:
+            if programme and membership["program"] != programme:
                 continue
             status = DCI_ENROLMENT_STATUS[state]
-            reason = (membership.get("exit_reason") or "").strip().lower()
+            reason = (membership["exit_reason"] or "").strip().lower()
             if state == "exited" and reason in DCI_DECEASED_REASONS:
                 status = "Deceased"
             enrolled = enrolled or state == "enrolled"
             values = {
-                "programme_identifier": membership.get("program_code"),
-                "programme_name": membership.get("program_name") or "",
+                "programme_identifier": membership["program"],
+                "programme_name": membership["program_name"],
                 "enrolment_status": status,
                 "registry_state": state,
             }
-            if membership.get("enrollment_date"):
+            if membership["enrollment_date"]:
                 values["enrolment_date"] = membership["enrollment_date"]
             programmes.append(values)
         return enrolled, programmes
@@ -1022,37 +1003,31 @@ class G2pBrApiService(models.AbstractModel):
         return item
 
     @api.model
-    def dci_enrolled(self, request):
-        """Answer a DCI IBR ``enrolled`` query (``request``: the parsed envelope).
+    def _dci_rejection(self, header, message):
+        """``(code or None, reason)`` when the whole message is rejected: it
+        is encrypted (not supported: no code of the spec fits, only a message
+        is given) or its action is not ``search``/``enrolled``; else None."""
+        if header.get("is_msg_encrypted") or "ciphertext" in message:
+            return None, "encrypted messages are not supported"
+        if header.get("action") not in ("search", "enrolled"):
+            return "rjct.action.not_supported", "action must be 'search' or 'enrolled'"
+        return None
 
-        The whole message is rejected (header ``rjct``) when it is encrypted
-        (not supported: no code of the spec fits, only a message is given) or
-        its action is not ``search``/``enrolled``; otherwise each query is
-        answered by an item of its own (``rjct`` with a
-        ``SearchStatusReasonCode`` when it cannot be answered), and the header
-        is ``succ`` unless every item is rejected."""
-        header = request["header"]
-        message = request["message"]
-        now = datetime.now(UTC)
-        encrypted = header.get("is_msg_encrypted") or "ciphertext" in message
-        if encrypted:
-            queries = []
-            reject = (None, "encrypted messages are not supported")
-        elif header.get("action") not in ("search", "enrolled"):
-            queries = []
-            reject = (
-                "rjct.action.not_supported",
-                "action must be 'search' or 'enrolled'",
-            )
-        else:
-            reject = None
-            if message.get("search_request") is not None:
-                queries = [
-                    (query["reference_id"], query["search_criteria"])
-                    for query in message["search_request"]
-                ]
-            else:
-                queries = [(header["message_id"], message["enrolled_criteria"])]
+    @api.model
+    def _dci_queries(self, header, message):
+        """``[(reference_id, criteria)]``: the spec's single
+        ``enrolled_criteria`` (referenced by the message id), or the queries
+        of ``search_request``."""
+        if message.get("search_request") is not None:
+            return [
+                (query["reference_id"], query["search_criteria"])
+                for query in message["search_request"]
+            ]
+        return [(header["message_id"], message["enrolled_criteria"])]
+
+    @api.model
+    def _dci_response_header(self, header, now):
+        """The response header, without its status and counts."""
         out_header = {
             "version": "1.0.0",
             "message_id": str(uuid.uuid4()),
@@ -1063,6 +1038,21 @@ class G2pBrApiService(models.AbstractModel):
         }
         if header.get("sender_id"):
             out_header["receiver_id"] = header["sender_id"]
+        return out_header
+
+    @api.model
+    def dci_enrolled(self, request):
+        """Answer a DCI IBR ``enrolled`` query (``request``: the parsed envelope).
+
+        The whole message is rejected (header ``rjct``, see
+        ``_dci_rejection``); otherwise each query is answered by an item of
+        its own (``rjct`` with a ``SearchStatusReasonCode`` when it cannot be
+        answered), and the header is ``succ`` unless every item is rejected."""
+        header = request["header"]
+        message = request["message"]
+        now = datetime.now(UTC)
+        out_header = self._dci_response_header(header, now)
+        reject = self._dci_rejection(header, message)
         if reject:
             code, reason = reject
             items = [
@@ -1078,7 +1068,10 @@ class G2pBrApiService(models.AbstractModel):
             if code:
                 out_header["status_reason_code"] = code
         else:
-            items = [self._dci_answer(ref, criteria, now) for ref, criteria in queries]
+            items = [
+                self._dci_answer(reference_id, criteria, now)
+                for reference_id, criteria in self._dci_queries(header, message)
+            ]
             all_rejected = all(item["status"] == "rjct" for item in items)
             out_header["status"] = "rjct" if all_rejected else "succ"
             if len(items) == 1 and all_rejected:

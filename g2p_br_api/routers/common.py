@@ -1,11 +1,14 @@
 """Parameters and answers shared by the routers."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import Path, Query
+from fastapi import Depends, Path, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator
 
+from odoo.api import Environment
+
+from ..dependencies import authenticated_env
 from ..error_handlers import ApiError
 from ..schemas import (
     DEFAULT_LIMIT,
@@ -17,6 +20,9 @@ from ..schemas import (
     parse_utc_datetime,
 )
 
+# the environment of the authenticated client's user
+Env = Annotated[Environment, Depends(authenticated_env)]
+MembershipState = Literal["draft", "enrolled", "paused", "exited", "not_eligible"]
 Limit = Annotated[
     int,
     Query(
@@ -151,12 +157,14 @@ __all__ = [
     "NOT_FOUND",
     "UNAUTHORIZED",
     "Cursor",
+    "Env",
     "FeedLimit",
     "IdType",
     "IdTypeQuery",
     "IdValue",
     "IdValueQuery",
     "Limit",
+    "MembershipState",
     "Offset",
     "ProgramCode",
     "UpdatedSince",

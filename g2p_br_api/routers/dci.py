@@ -1,12 +1,7 @@
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Depends
-
-from odoo.api import Environment
-
-from ..dependencies import authenticated_env
 from ..schemas import DciEnrolledRequest, DciEnrolledResponse
-from .common import ERRORS, FORBIDDEN
+from .common import ERRORS, FORBIDDEN, Env
 
 router = APIRouter(tags=["dci"], responses=ERRORS | FORBIDDEN)
 
@@ -39,7 +34,7 @@ async def _enrolled(body, env):
 )
 async def dci_sync_enrolled(
     body: DciEnrolledRequest,
-    env: Annotated[Environment, Depends(authenticated_env)],
+    env: Env,
 ):
     return await _enrolled(body, env)
 
@@ -54,6 +49,6 @@ async def dci_sync_enrolled(
 )
 async def dci_sync_enrolled_legacy(
     body: DciEnrolledRequest,
-    env: Annotated[Environment, Depends(authenticated_env)],
+    env: Env,
 ):
     return await _enrolled(body, env)

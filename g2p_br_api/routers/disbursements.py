@@ -1,10 +1,7 @@
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 
-from odoo.api import Environment
-
-from ..dependencies import authenticated_env
 from ..error_handlers import ApiError
 from ..schemas import (
     Code,
@@ -19,6 +16,7 @@ from .common import (
     FORBIDDEN,
     NOT_FOUND,
     Cursor,
+    Env,
     FeedLimit,
     UpdatedSince,
     found,
@@ -31,7 +29,7 @@ DisbursementStatus = Literal["pending", "sent", "paid", "failed", "reversed"]
 
 @router.get("", response_model=DisbursementPage, responses=NOT_FOUND)
 async def list_disbursements(
-    env: Annotated[Environment, Depends(authenticated_env)],
+    env: Env,
     program: Annotated[Code | None, Query(description="Program code")] = None,
     cycle: Annotated[
         int | None, Query(ge=1, le=2**31 - 1, description="Cycle id")
@@ -65,7 +63,7 @@ async def list_disbursements(
 @router.get("/{reference:path}", response_model=DisbursementDetail, responses=NOT_FOUND)
 async def get_disbursement(
     reference: Annotated[Code, Path(description="Disbursement reference")],
-    env: Annotated[Environment, Depends(authenticated_env)],
+    env: Env,
 ):
     """One disbursement by its reference: program, cycle, beneficiary (SR id and
     identifiers), amount, channel and status. 404 when it does not exist or
@@ -81,7 +79,7 @@ async def get_disbursement(
 async def post_disbursement_status(
     body: StatusUpdateRequest,
     request: Request,
-    env: Annotated[Environment, Depends(authenticated_env)],
+    env: Env,
 ):
     """Report the status of up to 1,000 disbursements (payment providers).
 

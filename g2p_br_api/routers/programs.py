@@ -1,17 +1,16 @@
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from odoo.api import Environment
-
-from ..dependencies import authenticated_env
 from ..schemas import Cycles, ProgramDetail, ProgramEnrollments, Programs
 from .common import (
     DEFAULT_LIMIT,
     ERRORS,
     NOT_FOUND,
     Cursor,
+    Env,
     Limit,
+    MembershipState,
     Offset,
     ProgramCode,
     UpdatedSince,
@@ -22,7 +21,6 @@ from .common import (
 router = APIRouter(prefix="/programs", tags=["programs"], responses=ERRORS)
 
 ProgramState = Literal["draft", "active", "ended"]
-MembershipState = Literal["draft", "enrolled", "paused", "exited", "not_eligible"]
 CycleState = Literal[
     "draft", "to_approve", "approved", "distributed", "ended", "cancelled"
 ]
@@ -30,7 +28,7 @@ CycleState = Literal[
 
 @router.get("", response_model=Programs)
 async def list_programs(
-    env: Annotated[Environment, Depends(authenticated_env)],
+    env: Env,
     state: Annotated[ProgramState | None, Query()] = None,
     limit: Limit = DEFAULT_LIMIT,
     offset: Offset = 0,
@@ -42,7 +40,7 @@ async def list_programs(
 @router.get("/{code}", response_model=ProgramDetail, responses=NOT_FOUND)
 async def get_program(
     code: ProgramCode,
-    env: Annotated[Environment, Depends(authenticated_env)],
+    env: Env,
 ):
     """A program with member counts by state and totals entitled and disbursed."""
     return found(env["g2p.br.api.service"].program_detail(code), "Program")
@@ -53,7 +51,7 @@ async def get_program(
 )
 async def get_program_enrollments(
     code: ProgramCode,
-    env: Annotated[Environment, Depends(authenticated_env)],
+    env: Env,
     state: Annotated[MembershipState | None, Query()] = None,
     limit: Limit = DEFAULT_LIMIT,
     offset: Offset = 0,
@@ -78,7 +76,7 @@ async def get_program_enrollments(
 @router.get("/{code}/cycles", response_model=Cycles, responses=NOT_FOUND)
 async def get_program_cycles(
     code: ProgramCode,
-    env: Annotated[Environment, Depends(authenticated_env)],
+    env: Env,
     state: Annotated[CycleState | None, Query()] = None,
     limit: Limit = DEFAULT_LIMIT,
     offset: Offset = 0,

@@ -1,21 +1,24 @@
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Generic
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
-from .common import MAX_LIMIT, UtcDateTime, check_text
+from .common import MAX_LIMIT, FeedPage, ItemT, Schema, UtcDateTime, check_text
 
 
-class _Schema(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-
-class Identifier(_Schema):
+class Identifier(Schema):
     type: str = Field(description="Identifier type code")
     value: str
 
 
-class Enrollment(_Schema):
+class Enrollment(Schema):
     program: str = Field(description="Program code")
     program_name: str
     state: str = Field(
@@ -26,14 +29,14 @@ class Enrollment(_Schema):
     exit_reason: str | None = None
 
 
-class Enrollments(_Schema):
+class Enrollments(Schema):
     total: int
     limit: int
     offset: int
     items: list[Enrollment]
 
 
-class Disbursement(_Schema):
+class Disbursement(Schema):
     reference: str
     channel: str | None = None
     amount: float | None = None
@@ -45,7 +48,7 @@ class Disbursement(_Schema):
     failure_reason: str | None = None
 
 
-class Entitlement(_Schema):
+class Entitlement(Schema):
     id: int
     program: str = Field(description="Program code")
     cycle_id: int | None = None
@@ -68,31 +71,20 @@ class Entitlement(_Schema):
     )
 
 
-class Entitlements(_Schema):
+class Entitlements(FeedPage[Entitlement]):
     total: int | None = Field(
         description="Matching entitlements; null in change-feed mode "
         "(`updated_since` or `cursor` given)"
     )
-    limit: int
-    offset: int
-    items: list[Entitlement]
-    next_cursor: str | None = Field(
-        None,
-        description="Change-feed mode: give it as `cursor` for the changes after "
-        "this page; null in offset mode",
-    )
-    has_more: bool | None = Field(
-        None, description="Change-feed mode: more changes are available now"
-    )
 
 
-class EntitlementSummary(_Schema):
+class EntitlementSummary(Schema):
     total: int = Field(description="Number of entitlements visible to the client")
     by_state: dict[str, int]
     by_disbursement_status: dict[str, int]
 
 
-class BeneficiaryDetail(_Schema):
+class BeneficiaryDetail(Schema):
     sr_id: str = Field(description="Social Registry id")
     kind: str = Field(description="individual or group")
     active: bool
@@ -104,7 +96,10 @@ class BeneficiaryDetail(_Schema):
     disability: bool = False
     poverty_score: float | None = Field(None, description="Groups only")
     household_sr_id: str | None = Field(
-        None, description="SR id of the household of an individual"
+        None,
+        # the core's get_summary() calls it group_sr_id
+        validation_alias=AliasChoices("household_sr_id", "group_sr_id"),
+        description="SR id of the household of an individual",
     )
     sr_updated_at: UtcDateTime | None = Field(
         None, description="Last update in the Social Registry (UTC)"
@@ -141,7 +136,7 @@ class BulkLookupRequest(BaseModel):
     )
 
 
-class BulkEnrollmentResult(_Schema):
+class BulkResult(Schema, Generic[ItemT]):
     type: str
     value: str
     found: bool = Field(
@@ -149,23 +144,20 @@ class BulkEnrollmentResult(_Schema):
         "see the person (the same answer)"
     )
     sr_id: str | None = None
-    items: list[Enrollment]
+    items: list[ItemT]
 
 
-class BulkEnrollments(_Schema):
+class BulkEnrollmentResult(BulkResult[Enrollment]):
+    pass
+
+
+class BulkEnrollments(Schema):
     results: list[BulkEnrollmentResult]
 
 
-class BulkEntitlementResult(_Schema):
-    type: str
-    value: str
-    found: bool = Field(
-        description="false when nobody has this identifier or the client may not "
-        "see the person (the same answer)"
-    )
-    sr_id: str | None = None
-    items: list[Entitlement]
+class BulkEntitlementResult(BulkResult[Entitlement]):
+    pass
 
 
-class BulkEntitlements(_Schema):
+class BulkEntitlements(Schema):
     results: list[BulkEntitlementResult]

@@ -2,7 +2,7 @@ import base64
 import binascii
 import re
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Generic, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -100,6 +100,35 @@ def parse_utc_datetime(value):
             "datetime_out_of_range", "is not a valid or representable date-time"
         ) from exc
     return parsed
+
+
+class Schema(BaseModel):
+    """A response schema (validated from a mapping or from attributes)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+ItemT = TypeVar("ItemT")
+
+
+class FeedPage(Schema, Generic[ItemT]):
+    """A page: by offset, or of a change feed (``updated_since``/``cursor``)."""
+
+    total: int | None = Field(
+        description="Matching records; null in change-feed mode "
+        "(`updated_since` or `cursor` given)"
+    )
+    limit: int
+    offset: int
+    items: list[ItemT]
+    next_cursor: str | None = Field(
+        None,
+        description="Change-feed mode: give it as `cursor` for the changes after "
+        "this page; null in offset mode",
+    )
+    has_more: bool | None = Field(
+        None, description="Change-feed mode: more changes are available now"
+    )
 
 
 class ErrorItem(BaseModel):

@@ -1,22 +1,18 @@
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from .beneficiary import Identifier
-from .common import UtcDateTime
+from .common import FeedPage, Schema, UtcDateTime
 
 
-class _Schema(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-
-class Totals(_Schema):
+class Totals(Schema):
     members: dict[str, int] = Field(description="Member counts by membership state")
     entitled: float = Field(description="Total entitled (amount or quantity)")
     disbursed: float = Field(description="Total disbursed (amount or quantity)")
 
 
-class Program(_Schema):
+class Program(Schema):
     code: str
     name: str
     state: str = Field(description="draft, active or ended")
@@ -28,7 +24,7 @@ class Program(_Schema):
     cycle_frequency: str | None = None
 
 
-class Programs(_Schema):
+class Programs(Schema):
     total: int
     limit: int
     offset: int
@@ -40,7 +36,7 @@ class ProgramDetail(Program):
     totals: Totals
 
 
-class ProgramEnrollment(_Schema):
+class ProgramEnrollment(Schema):
     sr_id: str = Field(description="Social Registry id of the beneficiary")
     kind: str | None = None
     identifiers: list[Identifier] = Field(
@@ -55,25 +51,14 @@ class ProgramEnrollment(_Schema):
     )
 
 
-class ProgramEnrollments(_Schema):
+class ProgramEnrollments(FeedPage[ProgramEnrollment]):
     total: int | None = Field(
         description="Matching memberships; null in change-feed mode (`updated_since` "
         "or `cursor` given)"
     )
-    limit: int
-    offset: int
-    items: list[ProgramEnrollment]
-    next_cursor: str | None = Field(
-        None,
-        description="Change-feed mode: give it as `cursor` for the changes after "
-        "this page; null in offset mode",
-    )
-    has_more: bool | None = Field(
-        None, description="Change-feed mode: more changes are available now"
-    )
 
 
-class Cycle(_Schema):
+class Cycle(Schema):
     id: int
     name: str
     start_date: date | None = None
@@ -82,7 +67,7 @@ class Cycle(_Schema):
     totals: Totals
 
 
-class Cycles(_Schema):
+class Cycles(Schema):
     total: int
     limit: int
     offset: int

@@ -1,6 +1,9 @@
 from datetime import timedelta
 
 from odoo import Command, fields
+from odoo.tests import HttpCase
+
+from odoo.addons.fastapi.tests.common import FastAPITransactionCase
 
 API_ROOT = "/api/br/v1"
 
@@ -78,3 +81,45 @@ class BrApiDataMixin:
         if scheme == "bearer":
             return {"Authorization": f"Bearer {key}"}
         return {"X-API-Key": key}
+
+
+class BrApiRouterCase(BrApiDataMixin, FastAPITransactionCase):
+    """Router tests: the dataset, and a test client of the app of the
+    ``/api/br/v1`` endpoint record (its real authentication)."""
+
+    post_client = "reader"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._setup_br_api_data()
+        cls.endpoint = cls.env.ref("g2p_br_api.fastapi_endpoint_br_api")
+
+    def setUp(self):
+        super().setUp()
+        self.client = self.enterContext(
+            self._create_test_client(app=self.endpoint._get_app())
+        )
+
+    def get(self, path, client="reader", **kwargs):
+        kwargs.setdefault("headers", self.headers(client))
+        return self.client.get(path, **kwargs)
+
+    def post(self, path, json=None, client=None, **kwargs):
+        kwargs.setdefault("headers", self.headers(client or self.post_client))
+        return self.client.post(path, json=json, **kwargs)
+
+    def assertStatus(self, response, code):
+        self.assertEqual(response.status_code, code, response.text)
+        return response.json()
+
+
+class BrApiHttpCase(BrApiDataMixin, HttpCase):
+    """End-to-end tests over real HTTP: the dataset, and the endpoint's app
+    registered in the running test server."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._setup_br_api_data()
+        cls.env.ref("g2p_br_api.fastapi_endpoint_br_api")._handle_registry_sync()

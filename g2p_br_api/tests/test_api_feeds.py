@@ -5,40 +5,18 @@ from datetime import timedelta
 from odoo import fields, sql_db
 from odoo.tests import tagged
 
-from odoo.addons.fastapi.tests.common import FastAPITransactionCase
-
-from .common import BrApiDataMixin
+from .common import BrApiRouterCase
 
 
 @tagged("post_install", "-at_install")
-class TestBrApiFeeds(BrApiDataMixin, FastAPITransactionCase):
+class TestBrApiFeeds(BrApiRouterCase):
     prefix = "FD"
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls._setup_br_api_data()
-        cls.endpoint = cls.env.ref("g2p_br_api.fastapi_endpoint_br_api")
-
-    def setUp(self):
-        super().setUp()
-        self.client = self.enterContext(
-            self._create_test_client(app=self.endpoint._get_app())
-        )
-
-    def get(self, path, client="reader", **kwargs):
-        kwargs.setdefault("headers", self.headers(client))
-        return self.client.get(path, **kwargs)
 
     def clock(self):
         """Now, to the microsecond: after every row of the test's transaction
         (stamped with its start), before the feed's horizon."""
         self.env.cr.execute("SELECT clock_timestamp() AT TIME ZONE 'UTC'")
         return self.env.cr.fetchone()[0]
-
-    def assertStatus(self, response, code):
-        self.assertEqual(response.status_code, code, response.text)
-        return response.json()
 
     # ------------------------------------------------------------------
     # GET /disbursements/{reference}

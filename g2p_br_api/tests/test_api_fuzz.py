@@ -6,9 +6,9 @@ import logging
 import os
 from collections import Counter
 
-from odoo.tests import HttpCase, tagged
+from odoo.tests import tagged
 
-from .common import API_ROOT, BrApiDataMixin
+from .common import API_ROOT, BrApiHttpCase
 
 # optional: test-requirements.txt installs them; without them the test skips
 try:
@@ -31,14 +31,8 @@ def document_operations(document):
 
 
 @tagged("post_install", "-at_install")
-class TestBrApiFuzz(BrApiDataMixin, HttpCase):
+class TestBrApiFuzz(BrApiHttpCase):
     prefix = "F"
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls._setup_br_api_data()
-        cls.env.ref("g2p_br_api.fastapi_endpoint_br_api")._handle_registry_sync()
 
     def test_fuzz_every_operation(self):
         if schemathesis is None:

@@ -5,23 +5,17 @@ import json
 from unittest.mock import patch
 
 from odoo import fields
-from odoo.tests import HttpCase, tagged
+from odoo.tests import tagged
 from odoo.tests.common import JsonRpcException
 from odoo.tools import mute_logger
 
 from . import dci_spec
-from .common import API_ROOT, BrApiDataMixin
+from .common import API_ROOT, BrApiHttpCase
 
 
 @tagged("post_install", "-at_install")
-class TestBrApiHttp(BrApiDataMixin, HttpCase):
+class TestBrApiHttp(BrApiHttpCase):
     prefix = "H"
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls._setup_br_api_data()
-        cls.env.ref("g2p_br_api.fastapi_endpoint_br_api")._handle_registry_sync()
 
     def call(self, path, client="reader", payload=None, headers=None, scheme="bearer"):
         if headers is None:

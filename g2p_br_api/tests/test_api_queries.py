@@ -5,28 +5,14 @@ import logging
 
 from odoo.tests import tagged
 
-from odoo.addons.fastapi.tests.common import FastAPITransactionCase
-
-from .common import BrApiDataMixin
+from .common import BrApiRouterCase
 
 _logger = logging.getLogger(__name__)
 
 
 @tagged("post_install", "-at_install")
-class TestBrApiQueryCount(BrApiDataMixin, FastAPITransactionCase):
+class TestBrApiQueryCount(BrApiRouterCase):
     prefix = "QC"
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls._setup_br_api_data()
-        cls.endpoint = cls.env.ref("g2p_br_api.fastapi_endpoint_br_api")
-
-    def setUp(self):
-        super().setUp()
-        self.client = self.enterContext(
-            self._create_test_client(app=self.endpoint._get_app())
-        )
 
     def count(self, path, client="reader"):
         headers = self.headers(client)

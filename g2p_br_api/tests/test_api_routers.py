@@ -8,38 +8,18 @@ from datetime import timedelta
 from odoo import fields
 from odoo.tests import tagged
 
-from odoo.addons.fastapi.tests.common import FastAPITransactionCase
-
 from . import dci_spec
-from .common import BrApiDataMixin
+from .common import BrApiRouterCase
 
 
 @tagged("post_install", "-at_install")
-class TestBrApiRouters(BrApiDataMixin, FastAPITransactionCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls._setup_br_api_data()
-        cls.endpoint = cls.env.ref("g2p_br_api.fastapi_endpoint_br_api")
-
-    def setUp(self):
-        super().setUp()
-        self.client = self.enterContext(
-            self._create_test_client(app=self.endpoint._get_app())
-        )
-
-    def get(self, path, client="reader", **kwargs):
-        kwargs.setdefault("headers", self.headers(client))
-        return self.client.get(path, **kwargs)
-
-    def post(self, path, json=None, client="writer", **kwargs):
-        kwargs.setdefault("headers", self.headers(client))
-        return self.client.post(path, json=json, **kwargs)
+class TestBrApiRouters(BrApiRouterCase):
+    post_client = "writer"
 
     def assertStatus(self, response, code):
-        self.assertEqual(response.status_code, code, response.text)
+        body = super().assertStatus(response, code)
         self.assertEqual(response.headers["content-type"], "application/json")
-        return response.json()
+        return body
 
     # ------------------------------------------------------------------
     # authentication
