@@ -38,6 +38,9 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+import odoo_db
+from odoo_db import odoo_cmd, run
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 RESULTS = HERE / "results"
@@ -57,26 +60,8 @@ LARGE_TABLES = (
 )
 
 
-def run(cmd, **kwargs):
-    print("+", " ".join(map(str, cmd)), flush=True)
-    return subprocess.run(cmd, check=True, **kwargs)
-
-
-def odoo_cmd(db, addons_path, *args, command=()):
-    return [
-        sys.executable, "-m", "odoo", *command, "-d", db,
-        f"--addons-path={addons_path}", "--log-level=warn", *args,
-    ]  # fmt: skip
-
-
 def create_database(db, addons_path):
-    run(["dropdb", "--if-exists", db])
-    run(
-        odoo_cmd(
-            db, addons_path, "-i", "g2p_br_api", "--without-demo=all",
-            "--stop-after-init", "--http-port=18398",
-        )
-    )  # fmt: skip
+    odoo_db.create_database(db, "g2p_br_api", addons_path, port=18398)
 
 
 # ----------------------------------------------------------------------

@@ -44,7 +44,6 @@ Usage::
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -56,7 +55,9 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
+import odoo_db
 from datagen import generate
+from odoo_db import run
 
 OPERATIONS = [
     "enroll",
@@ -101,29 +102,8 @@ FLOOR_INCLUDES = {
 }
 
 
-def run(cmd, **kwargs):
-    print("+", " ".join(cmd), flush=True)
-    return subprocess.run(cmd, check=True, **kwargs)
-
-
 def create_database(db, addons, repo=REPO):
-    run(["dropdb", "--if-exists", db])
-    run(
-        [
-            sys.executable,
-            "-m",
-            "odoo",
-            "-d",
-            db,
-            f"--addons-path={repo}",
-            "-i",
-            addons,
-            "--without-demo=all",
-            "--stop-after-init",
-            "--log-level=warn",
-            "--http-port=18999",
-        ]
-    )
+    odoo_db.create_database(db, addons, repo, port=18999)
 
 
 def run_part(db, op, part, args, **extra):

@@ -39,6 +39,7 @@ import time
 from datetime import date
 from pathlib import Path
 
+import odoo_db
 import requests
 
 REPO = Path(__file__).resolve().parent.parent
@@ -63,32 +64,9 @@ def start_server(size, members):
 
 
 def ensure_database(db, port):
-    exists = (
-        subprocess.run(
-            ["psql", "-Atqc", "SELECT 1", db], capture_output=True, check=False
-        ).returncode
-        == 0
-    )
-    if exists:
-        return
-    print(f"creating {db} with g2p_br_sr_sync installed ...", flush=True)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "odoo",
-            "-d",
-            db,
-            f"--addons-path={REPO}",
-            "-i",
-            "g2p_br_sr_sync",
-            "--without-demo=all",
-            "--stop-after-init",
-            f"--http-port={port}",
-            "--log-level=warn",
-        ],
-        check=True,
-    )
+    if not odoo_db.database_exists(db):
+        print(f"creating {db} with g2p_br_sr_sync installed ...", flush=True)
+        odoo_db.create_database(db, "g2p_br_sr_sync", REPO, port)
 
 
 def make_connection(env, name, kind, mapping, base_url, page_size=None, **values):

@@ -60,8 +60,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import odoo_db
 from bench_core import backend_memory, cpu_measured, timed
 from datagen import REGIONS, generate
+from odoo_db import odoo_args, run
 
 ADMIN_UID = 2
 AMOUNT = 50.0
@@ -131,33 +133,8 @@ CREATE TABLE g2p_br_beneficiary_identifier (
 """
 
 
-def run(cmd, **kwargs):
-    print("+", " ".join(cmd), flush=True)
-    return subprocess.run(cmd, check=True, **kwargs)
-
-
-def odoo_args(db, addons):
-    return [f"--addons-path={addons}", "-d", db, "--log-level=warn"]
-
-
 def create_database(db, addons, template=None):
-    run(["dropdb", "--if-exists", db])
-    if template:
-        run(["createdb", "-T", template, db])
-        return
-    run(
-        [
-            sys.executable,
-            "-m",
-            "odoo",
-            *odoo_args(db, addons),
-            "-i",
-            "g2p_programs",
-            "--without-demo=all",
-            "--stop-after-init",
-            "--http-port=18997",
-        ]
-    )
+    odoo_db.create_database(db, "g2p_programs", addons, 18997, template)
 
 
 # ----------------------------------------------------------------------
