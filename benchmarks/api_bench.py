@@ -1,3 +1,5 @@
+# Copyright 2026 G2P Beneficiary Registry contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Benchmark the BR REST API (g2p_br_api): enrollment and entitlement lookups
 by identifier against a running Odoo server, compared with ``/web/health``.
 

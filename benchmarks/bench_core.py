@@ -1,3 +1,5 @@
+# Copyright 2026 G2P Beneficiary Registry contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Benchmark one bulk operation of the core addon, with its two references.
 
 Each operation runs in its own process (so that its peak memory is its own) on

@@ -1,3 +1,5 @@
+# Copyright 2026 G2P Beneficiary Registry contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Before/after table of two sets of ``run.py`` results (e.g. the old core and
 the new one, each run with ``--ours-only --repeat 3``, back to back).
 

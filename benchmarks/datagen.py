@@ -1,3 +1,5 @@
+# Copyright 2026 G2P Beneficiary Registry contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Generate N beneficiaries directly in SQL, for benchmarks.
 
 70% individuals living in groups that make up the other 30% (households of

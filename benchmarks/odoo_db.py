@@ -1,3 +1,5 @@
+# Copyright 2026 G2P Beneficiary Registry contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """How every benchmark runs Odoo's command line and makes its database: one
 definition for ``run.py``, ``api_bench.py``, ``sr_sync_bench.py`` and
 ``upstream.py``."""

@@ -1,3 +1,5 @@
+# Copyright 2026 G2P Beneficiary Registry contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Benchmark the Social Registry sync (g2p_br_sr_sync) against the DCI SR test server.
 
 1. Starts the DCI SR test server (``g2p_br_sr_sync/tests/dci_sr_server.py``,

@@ -1,3 +1,5 @@
+# Copyright 2026 G2P Beneficiary Registry contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Upstream OpenG2P side by side: time upstream's program steps on our data.
 
 Given the path(s) of an upstream OpenG2P 17.0 checkout (``openg2p-registry``

@@ -1,3 +1,5 @@
+# Copyright 2026 G2P Beneficiary Registry contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Request-scoped state of the BR API, outside of Odoo's (forgeable) context.
 
 ``API_REQUEST`` is set by the authentication dependency of an API request

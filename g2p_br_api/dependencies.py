@@ -1,3 +1,5 @@
+# Copyright 2026 G2P Beneficiary Registry contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """FastAPI dependencies of the BR API: authentication and strict query strings.
 
 Dependencies and handlers are ``async def`` although the ORM is synchronous:

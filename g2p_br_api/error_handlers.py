@@ -1,3 +1,5 @@
+# Copyright 2026 G2P Beneficiary Registry contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Error responses of the BR API: one shape for every error.
 
 Every 4xx (and the 500s the API itself answers) has the body

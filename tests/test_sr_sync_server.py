@@ -1,3 +1,5 @@
+# Copyright 2026 G2P Beneficiary Registry contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Tests of the DCI SR test server itself (pytest; the server is the sync
 addon's test fixture, ``g2p_br_sr_sync/tests/dci_sr_server.py``, standard
 library only)."""

@@ -1,3 +1,5 @@
+# Copyright 2026 G2P Beneficiary Registry contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """pytest plugin: let Odoo test classes live outside an addon (top-level tests/).
 
 Odoo only gives ``test_tags``/``test_module``/``test_class`` to test classes

@@ -1,3 +1,5 @@
+# Copyright 2026 G2P Beneficiary Registry contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Generator of the demo data (called from
 demo/g2p_beneficiary_registry_demo.xml only)."""
 

@@ -1,3 +1,5 @@
+# Copyright 2026 G2P Beneficiary Registry contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Plain wording of the access errors of the registry's records: say that the
 user is not assigned to the program, and what to do about it."""
 

@@ -1,3 +1,5 @@
+# Copyright 2026 G2P Beneficiary Registry contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Adversarial tests over the real RPC path (issue #9): shared fixtures.
 
 Every user logs in over HTTP and calls ``/web/dataset/call_kw`` (JSON-RPC) or

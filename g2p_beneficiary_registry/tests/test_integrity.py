@@ -1,3 +1,5 @@
+# Copyright 2026 G2P Beneficiary Registry contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Issue #9: the rules hold in the data, whatever the path: the ORM as any
 role, a set-based SQL statement written around the models, a queue job.
 

@@ -1,3 +1,5 @@
+# Copyright 2026 G2P Beneficiary Registry contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """One test per finding of issue #9, each over the RPC path as the attacker.
 
 Each test names the finding it reproduces; on the code before the fixes

@@ -1,3 +1,5 @@
+# Copyright 2026 G2P Beneficiary Registry contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Issue #9 item 6: the history of money, for a cycle taken over RPC through
 generate, approve, disburse, a CSV import, a status report, a failure and a
 reversal: who, when, from which path, from which state to which."""

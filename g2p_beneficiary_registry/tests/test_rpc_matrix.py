@@ -1,3 +1,5 @@
+# Copyright 2026 G2P Beneficiary Registry contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """The allow/deny table of issue #9, asserted over JSON-RPC.
 
 One place, :data:`TABLE`: for each BR model, each operation (read, search,

@@ -1,3 +1,5 @@
+# Copyright 2026 G2P Beneficiary Registry contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Browser tours (headless Chromium) of the program managers' web UI.
 
 The tours are in static/tests/tours/; each one starts where the previous one

@@ -1,3 +1,5 @@
+# Copyright 2026 G2P Beneficiary Registry contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """The bulk confirmation checks the rules of the operation (roles, four-eyes,
 payments in flight) before it promises any change, and asks a reason where
 the decision needs one (reject, cancel)."""

@@ -1,3 +1,5 @@
+# Copyright 2026 G2P Beneficiary Registry contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Indexes of the API's change feeds (keyset on ``(write_date, id)``) on the
 core's models: declared here, in the API addon, so that only a database that
 serves the API pays for them."""

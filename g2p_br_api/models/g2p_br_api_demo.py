@@ -1,3 +1,5 @@
+# Copyright 2026 G2P Beneficiary Registry contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """A small, self-contained BR dataset built through the core's models.
 
 Used by the demo data (prefix ``DEMO``) and by the tests and the benchmark

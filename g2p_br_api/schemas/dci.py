@@ -1,3 +1,5 @@
+# Copyright 2026 G2P Beneficiary Registry contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """DCI Integrated Beneficiary Registry (IBR) 1.0.0 envelope for the
 ``/registry/sync/enrolled`` query (spdci/standards, release/yaml/ibr_api_v1.0.0.yaml).
 

@@ -1,3 +1,5 @@
+# Copyright 2026 G2P Beneficiary Registry contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Validation of the DCI answers against the spec, read from the copy of
 ``ibr_api_v1.0.0.yaml`` committed next to this file (see ``dci/NOTICE``).
 

@@ -1,3 +1,5 @@
+# Copyright 2026 G2P Beneficiary Registry contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Schema-driven fuzz of every operation of /api/br/v1 with schemathesis,
 against the OpenAPI document served by the running test server (loopback):
 valid and invalid inputs, none may get a 5xx or a non-JSON answer."""

@@ -1,3 +1,5 @@
+# Copyright 2026 G2P Beneficiary Registry contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """End-to-end tests over real HTTP against the running test server:
 authentication and the access matrix of /api/br/v1."""
 

@@ -1,3 +1,5 @@
+# Copyright 2026 G2P Beneficiary Registry contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Router tests of the bulk lookups, identifiers as query parameters, the read
 audit trail and the purge of the API's logs."""
 

@@ -1,3 +1,5 @@
+# Copyright 2026 G2P Beneficiary Registry contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """SQL query budget of the lookups (issue #12): at most 6 queries for an
 enrollment lookup and 8 for entitlements, warm (after a first call)."""
 

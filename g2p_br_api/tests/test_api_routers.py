@@ -1,3 +1,5 @@
+# Copyright 2026 G2P Beneficiary Registry contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Router tests: every endpoint, filter, pagination edge and error code, through
 the app of the ``/api/br/v1`` endpoint record (its real authentication)."""
 

@@ -1,3 +1,5 @@
+# Copyright 2026 G2P Beneficiary Registry contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """HTTP client of the DCI social registry sync search API.
 
 Plain Python (no ORM): the Odoo models turn a connection record into a

@@ -1,3 +1,5 @@
+# Copyright 2026 G2P Beneficiary Registry contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Turn raw Social Registry records into the few values the BR stores.
 
 A mapping is a list of :class:`MappingRule` (one per mapping line): a source

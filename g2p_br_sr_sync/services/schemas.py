@@ -1,3 +1,5 @@
+# Copyright 2026 G2P Beneficiary Registry contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Pydantic v2 models of the parts of a DCI search response that the sync reads.
 
 Only the envelope is modelled here: the registry records themselves are

@@ -1,3 +1,5 @@
+# Copyright 2026 G2P Beneficiary Registry contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """A DCI Social Registry test server (sync search API), for tests and benchmarks.
 
 Serves a generated, deterministic registry of individuals and groups (households)

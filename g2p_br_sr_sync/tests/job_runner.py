@@ -1,3 +1,5 @@
+# Copyright 2026 G2P Beneficiary Registry contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """A small queue_job runner for the sync's jobs, shared by the concurrency
 tests and ``benchmarks/sr_sync_bench.py``.
 

@@ -1,3 +1,5 @@
+# Copyright 2026 G2P Beneficiary Registry contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Pages of one run, and two connections, pulling at the same time.
 
 These tests commit: each job runs in its own transaction, in its own thread,

@@ -1,3 +1,5 @@
+# Copyright 2026 G2P Beneficiary Registry contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Issue #11: every run that says done leaves the BR equal to the SR.
 
 Each test reproduces one defect of the former sync against the DCI SR test

@@ -1,3 +1,5 @@
+# Copyright 2026 G2P Beneficiary Registry contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """End-to-end pulls from the DCI SR test server over real HTTP (loopback)."""
 
 import logging

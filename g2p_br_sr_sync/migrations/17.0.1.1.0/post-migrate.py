@@ -1,3 +1,5 @@
+# Copyright 2026 G2P Beneficiary Registry contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """17.0.1.1.0: the cursor follows the SR's own timestamps; the page jobs run in
 root.g2p_br.sr_sync (was root.br_sr_sync).
 
