@@ -411,18 +411,23 @@ class TestIntegrity(BeneficiaryRegistryCase):
         self.assertEqual(d2_rows[-1].reason, "Closed")
         self.assertEqual(d1_rows[0].amount, 10.0)
 
-    def test_history_of_deleted_drafts(self):
-        """The history's links are not foreign keys (they made the history
-        insert five times slower): deleting a draft entitlement, a pending
-        disbursement, a cycle or a program unlinks its rows, whatever the
-        path, and the rows stay."""
-        History = self.env["g2p.br.history"]
+    def _generated_cycle(self):
+        """A new program's first cycle, its draft entitlements generated."""
         program = self.create_program(
             base_amount=10, eligibility_domain="[('region_code', '=', 'ZZR1')]"
         )
         program._enroll_eligible()
         cycle = self.create_cycle(program)
         cycle.action_generate_entitlements()
+        return cycle
+
+    def test_history_of_deleted_drafts(self):
+        """The history's links are not foreign keys (they made the history
+        insert five times slower): deleting a draft entitlement (through the
+        ORM or in SQL) or a cycle unlinks its rows, and the rows stay."""
+        History = self.env["g2p.br.history"]
+        cycle = self._generated_cycle()
+        program = cycle.program_id
         ent_a, ent_b = cycle.entitlement_ids.sorted("id")
         rows_a = History.search([("entitlement_id", "=", ent_a.id)])
         rows_b = History.search([("entitlement_id", "=", ent_b.id)])
@@ -446,12 +451,7 @@ class TestIntegrity(BeneficiaryRegistryCase):
         only works inside a trigger: a client setting it still leaves its
         state change on the record."""
         History = self.env["g2p.br.history"]
-        program = self.create_program(
-            base_amount=10, eligibility_domain="[('region_code', '=', 'ZZR1')]"
-        )
-        program._enroll_eligible()
-        cycle = self.create_cycle(program)
-        cycle.action_generate_entitlements()
+        cycle = self._generated_cycle()
         ent = cycle.entitlement_ids[0]
         self.env.flush_all()
         self.env.cr.execute("SET LOCAL g2p_br.totals_refresh = 'on'")
