@@ -72,6 +72,8 @@ def ensure_database(db, port):
 
 
 def make_connection(env, name, kind, mapping, base_url, page_size=None, **values):
+    from odoo.addons.g2p_br_sr_sync.tests.dci_sr_server import mapping_commands
+
     uin = env["g2p.br.identifier.type"].search([("code", "=", "BENCH-UIN")])
     if not uin:
         uin = env["g2p.br.identifier.type"].create({"code": "BENCH-UIN", "name": "UIN"})
@@ -81,23 +83,7 @@ def make_connection(env, name, kind, mapping, base_url, page_size=None, **values
             "base_url": base_url,
             "beneficiary_kind": kind,
             **({"page_size": page_size} if page_size else {}),
-            "mapping_ids": [
-                (
-                    0,
-                    0,
-                    {
-                        "sequence": seq,
-                        "source_path": path,
-                        "target_field": target,
-                        "transform": transform,
-                        "value_map": value_map or False,
-                        "identifier_type_id": uin.id
-                        if target == "identifier"
-                        else False,
-                    },
-                )
-                for seq, (path, target, transform, value_map) in enumerate(mapping)
-            ],
+            "mapping_ids": mapping_commands(mapping, uin.id),
             **values,
         }
     )

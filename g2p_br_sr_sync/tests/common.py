@@ -88,23 +88,7 @@ class SrSyncCase(TransactionCase):
                 "retry_backoff": 0.01,
                 # the test SR's stamps are one second apart: no overlap needed
                 "cursor_overlap": 0,
-                "mapping_ids": [
-                    (
-                        0,
-                        0,
-                        {
-                            "sequence": seq,
-                            "source_path": path,
-                            "target_field": target,
-                            "transform": transform,
-                            "value_map": value_map or False,
-                            "identifier_type_id": cls.uin_type.id
-                            if target == "identifier"
-                            else False,
-                        },
-                    )
-                    for seq, (path, target, transform, value_map) in enumerate(mapping)
-                ],
+                "mapping_ids": dci_sr_server.mapping_commands(mapping, cls.uin_type.id),
                 **auth,
                 **values,
             }

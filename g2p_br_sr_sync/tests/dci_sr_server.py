@@ -105,6 +105,28 @@ GROUP_MAPPING = [
 ]
 
 
+def mapping_commands(mapping, identifier_type_id):
+    """The ``mapping_ids`` commands of a connection reading ``mapping`` (one
+    of the above); ``identifier`` lines fill ``identifier_type_id``."""
+    return [
+        (
+            0,
+            0,
+            {
+                "sequence": seq,
+                "source_path": path,
+                "target_field": target,
+                "transform": transform,
+                "value_map": value_map or False,
+                "identifier_type_id": identifier_type_id
+                if target == "identifier"
+                else False,
+            },
+        )
+        for seq, (path, target, transform, value_map) in enumerate(mapping)
+    ]
+
+
 @dataclass
 class Registrant:
     seq: int

@@ -77,25 +77,9 @@ class TestConcurrentPulls(BaseCase):
                         "max_retries": 2,
                         "retry_backoff": 0.01,
                         "cursor_overlap": 0,
-                        "mapping_ids": [
-                            (
-                                0,
-                                0,
-                                {
-                                    "sequence": seq,
-                                    "source_path": path,
-                                    "target_field": target,
-                                    "transform": transform,
-                                    "value_map": value_map or False,
-                                    "identifier_type_id": id_type.id
-                                    if target == "identifier"
-                                    else False,
-                                },
-                            )
-                            for seq, (path, target, transform, value_map) in enumerate(
-                                mapping
-                            )
-                        ],
+                        "mapping_ids": dci_sr_server.mapping_commands(
+                            mapping, id_type.id
+                        ),
                     }
                 )
                 cls.connection_ids[kind] = connection.id
