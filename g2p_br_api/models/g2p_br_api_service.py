@@ -740,13 +740,15 @@ class G2pBrApiService(models.AbstractModel):
         Odoo stamps ``write_date`` with the start of the writing transaction,
         so a row that one of them commits later has a ``write_date`` at or
         after this horizon, and a later call serves it: no row is skipped
-        (see the README for the guarantee and its one residual case)."""
+        (see the README for the guarantee and its one residual case).
+        Only client backends count: an autovacuum worker's transaction writes
+        no feed record, and would hold the feed back for as long as it runs."""
         self.env.cr.execute(
             SQL(
                 "SELECT COALESCE(min(xact_start), clock_timestamp()) "
                 "AT TIME ZONE 'UTC' FROM pg_stat_activity "
                 "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-                "AND xact_start IS NOT NULL"
+                "AND backend_type = 'client backend' AND xact_start IS NOT NULL"
             )
         )
         return self.env.cr.fetchone()[0]
