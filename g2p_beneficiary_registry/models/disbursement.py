@@ -11,6 +11,7 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL, mute_logger
 
 from ..utils import (
+    BATCH_TRIGGER_OPTIONS,
     MANAGER_GROUP,
     audit_context,
     check_group,
@@ -57,7 +58,10 @@ CHANNELS = [
 # 1,000 status reports probes the indexes (a plan for unknown sizes hashed
 # the whole disbursement and entitlement tables for every batch), the first
 # disbursements of a million-row cycle hash them once (one index probe per
-# entitlement cost several times more there).
+# entitlement cost several times more there). An entitlement whose totals
+# change is stamped changed (``write_date``, as Odoo stamps a write: the start
+# of the transaction), so that whoever follows entitlements by their last
+# change (the API's change feed) sees what was paid.
 REFRESH_TOTALS_SQL = """
     WITH sums AS (
         SELECT e.id,
@@ -87,7 +91,8 @@ REFRESH_TOTALS_SQL = """
     UPDATE g2p_br_entitlement t
        SET disbursed_total = agg.paid,
            live_total = agg.live,
-           disbursement_status = agg.status
+           disbursement_status = agg.status,
+           write_date = now() at time zone 'UTC'
       FROM agg
      WHERE t.id = agg.id
        AND (t.disbursed_total IS DISTINCT FROM agg.paid
@@ -116,7 +121,8 @@ def _disbursement_triggers():
     # made for one row would join a million rows the same way)
     def function(name, ids, check=""):
         return f"""
-CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql
+{BATCH_TRIGGER_OPTIONS} AS $$
 DECLARE
     refused boolean;
     touched integer[];
@@ -533,13 +539,16 @@ class G2pBrDisbursement(models.Model):
         return created
 
     @api.model
-    def apply_status_updates(self, items, validate_only=False):
+    def apply_status_updates(self, items, validate_only=False, since_creation=False):
         """Apply a batch of status reports from a payment provider.
 
         :param items: list of dicts ``{reference, status, status_time,
             failure_reason}``; ``status_time`` a datetime or ISO string.
         :param validate_only: dry run: validate every item and return the
             results it would get, change nothing.
+        :param since_creation: refuse a status time before the disbursement
+            was created (``status_time_before_creation``), as the API does; the
+            status import and the demo data may report past dates.
         :return: one dict per item ``{reference, result, code, message}`` with
             result ``applied``, ``unchanged`` or ``error``. Idempotent: the
             same report twice changes nothing the second time. One bad item
@@ -547,13 +556,14 @@ class G2pBrDisbursement(models.Model):
             a disbursement the user may not see is reported ``not_found``.
         """
         self.check_access_rights("write")
-        references = {item.get("reference") for item in items if item.get("reference")}
-        found = self.search([("reference", "in", list(references))])
-        found.check_access_rule("write")
-        by_reference = {rec.reference: rec for rec in found}
-        results, updates, seen = [], [], {}
+        by_reference = self._status_targets(
+            {item.get("reference") for item in items if item.get("reference")}
+        )
+        results, updates, seen = [], [], set()
         for item in items:
-            result = self._prepare_status_update(item, by_reference, seen)
+            result = self._prepare_status_update(
+                item, by_reference, seen, since_creation
+            )
             results.append(result)
             if result["result"] == "applied":
                 updates.append(result.pop("_update"))
@@ -561,7 +571,37 @@ class G2pBrDisbursement(models.Model):
             self._write_status_updates(updates)
         return results
 
-    def _prepare_status_update(self, item, by_reference, seen):
+    @api.model
+    def _status_targets(self, references):
+        """``{reference: (id, status, create_date)}`` of the disbursements of
+        ``references`` the user may see (record rules applied), after checking
+        the user may write them all. Four columns in one query: a batch of
+        1,000 reports has no use for the rest of the record."""
+        self.flush_model(["reference", "status"])
+        table = self._table
+        query = self._search([])
+        # ANY(array): one parameter, not 1,000 values converted one by one
+        query.add_where(
+            SQL("%s = ANY(%s)", SQL.identifier(table, "reference"), list(references))
+        )
+        self.env.cr.execute(
+            query.select(
+                *(
+                    SQL.identifier(table, column)
+                    for column in ("reference", "id", "status", "create_date")
+                )
+            )
+        )
+        targets = {row[0]: row[1:] for row in self.env.cr.fetchall()}
+        self.browse([target[0] for target in targets.values()]).check_access_rule(
+            "write"
+        )
+        return targets
+
+    def _prepare_status_update(self, item, by_reference, seen, since_creation):
+        """The result of one report of a batch; ``seen`` the references
+        reported before it: a reference reported again, whatever the status,
+        is an error (the first report counts)."""
         reference = item.get("reference")
         status = item.get("status")
 
@@ -575,11 +615,18 @@ class G2pBrDisbursement(models.Model):
 
         if not reference:
             return error("missing_reference", _("The reference is missing."))
+        if reference in seen:
+            return error(
+                "duplicate_reference",
+                _("The batch reports this reference twice or more."),
+            )
+        seen.add(reference)
         if status not in STATUS_TIME_FIELDS:
             return error("invalid_status", _("Unknown status %r.", status))
-        record = by_reference.get(reference)
-        if not record:
+        target = by_reference.get(reference)
+        if not target:
             return error("not_found", _("No disbursement with this reference."))
+        record_id, current, created = target
         try:
             when = self._parse_status_time(item.get("status_time"))
         except (TypeError, ValueError, OverflowError):
@@ -587,12 +634,11 @@ class G2pBrDisbursement(models.Model):
                 "invalid_status_time",
                 _("The status time is not a valid date and time."),
             )
-        if reference in seen:
+        if since_creation and when < created.replace(microsecond=0):
             return error(
-                "duplicate_reference", _("The batch reports this reference twice.")
+                "status_time_before_creation",
+                _("The status time is before the disbursement was created."),
             )
-        seen[reference] = status
-        current = record.status
         if status == current:
             return {
                 "reference": reference,
@@ -619,7 +665,7 @@ class G2pBrDisbursement(models.Model):
             "result": "applied",
             "code": None,
             "message": None,
-            "_update": (record.id, status, when, reason, record.entitlement_id.id),
+            "_update": (record_id, status, when, reason),
         }
 
     @api.model
@@ -644,7 +690,7 @@ class G2pBrDisbursement(models.Model):
         payment provider's reporting. The statement triggers refresh the
         entitlement totals and write the history."""
         self.flush_model()
-        ids, statuses, times, reasons = zip(*[u[:4] for u in updates], strict=True)
+        ids, statuses, times, reasons = zip(*updates, strict=True)
         self.env.cr.execute(
             SQL(
                 """

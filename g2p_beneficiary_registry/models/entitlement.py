@@ -6,6 +6,7 @@ from odoo.tools import SQL
 
 from ..utils import (
     APPROVER_GROUP,
+    BATCH_TRIGGER_OPTIONS,
     MANAGER_GROUP,
     audit_context,
     check_group,
@@ -44,7 +45,7 @@ DROP INDEX IF EXISTS g2p_br_entitlement__disbursement_status_index;
 CREATE INDEX IF NOT EXISTS g2p_br_entitlement_disbursement_failed
     ON g2p_br_entitlement (cycle_id) WHERE disbursement_status = 'failed';
 """
-ENTITLEMENT_TRIGGERS = """
+ENTITLEMENT_TRIGGERS = f"""
 DROP TRIGGER IF EXISTS g2p_br_entitlement_before_delete ON g2p_br_entitlement;
 DROP FUNCTION IF EXISTS g2p_br_entitlement_before_delete();
 CREATE TRIGGER g2p_br_entitlement_before_delete BEFORE DELETE ON g2p_br_entitlement
@@ -61,7 +62,7 @@ CREATE TRIGGER g2p_br_entitlement_immutable BEFORE UPDATE ON g2p_br_entitlement
     EXECUTE FUNCTION g2p_br_immutable_link('cycle, beneficiary or program');
 
 CREATE OR REPLACE FUNCTION g2p_br_entitlement_after_insert() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql {BATCH_TRIGGER_OPTIONS} AS $$
 DECLARE
     refused boolean;
 BEGIN

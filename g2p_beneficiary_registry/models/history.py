@@ -4,6 +4,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
+from ..utils import BATCH_TRIGGER_OPTIONS
+
 PATHS = [
     ("ui", "User interface or RPC"),
     ("api", "REST API"),
@@ -104,7 +106,8 @@ def _history_trigger(table, kind, state, event, own_reason, extra_ids=""):
         extra_values=f"n.{extra_ids}," if extra_ids else "",
     )
     return f"""
-CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql
+{BATCH_TRIGGER_OPTIONS} AS $$
 BEGIN{skip}
     -- EXECUTE: planned for the rows of this statement, not a cached plan
     EXECUTE $q$ {insert} $q$;

@@ -382,3 +382,24 @@ class TestStatusUpdates(DisbursementCase):
         self.assertGreaterEqual(self.d1.reversed_at, before.replace(microsecond=0))
         self.assertEqual(self.ent1.remaining, 100.0)
         self.assertEqual(self.ent1.disbursed_total, 0.0)
+
+    def test_totals_change_stamps_the_entitlement(self):
+        """Whoever follows entitlements by their last change (the API's
+        change feed) sees a payment: the totals refresh stamps write_date;
+        a report that changes no total does not."""
+        old = datetime(2020, 1, 1)
+        cr = self.env.cr
+        cr.execute(
+            "UPDATE g2p_br_entitlement SET write_date = %s WHERE id IN %s",
+            (old, (self.ent1.id, self.ent2.id)),
+        )
+        self.apply({"reference": self.d1.reference, "status": "paid"})
+        cr.execute("SELECT now() at time zone 'UTC'")
+        now = cr.fetchone()[0]
+        self.env.invalidate_all()
+        self.assertEqual(self.ent1.write_date, now)
+        self.assertEqual(self.ent2.write_date, old)
+        # sent: in flight before and after, no total changes
+        self.apply({"reference": self.d2.reference, "status": "sent"})
+        self.env.invalidate_all()
+        self.assertEqual(self.ent2.write_date, old)

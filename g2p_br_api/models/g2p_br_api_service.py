@@ -16,7 +16,7 @@ import uuid
 from collections import Counter
 from datetime import UTC, datetime
 
-from odoo import _, api, models
+from odoo import api, models
 from odoo.tools import SQL, html2plaintext
 
 from ..schemas import encode_cursor
@@ -621,46 +621,6 @@ class G2pBrApiService(models.AbstractModel):
         )
 
     @api.model
-    def _check_status_batch(self, items):
-        """Errors the core does not report, by position in ``items``.
-
-        - ``duplicate_reference``: a reference already reported earlier in the
-          same batch (whatever the status: which report wins would be a
-          guess); the first report of the reference is processed.
-        - ``status_time_before_creation``: a status reached before the
-          disbursement existed.
-
-        Disbursements the user cannot see are left to the core (``not_found``).
-        """
-        errors = {}
-        seen = set()
-        for index, item in enumerate(items):
-            if item["reference"] in seen:
-                errors[index] = (
-                    "duplicate_reference",
-                    _("The batch reports this reference more than once."),
-                )
-            seen.add(item["reference"])
-        created = {
-            row["reference"]: row["create_date"]
-            for row in self.env["g2p.br.disbursement"].search_read(
-                [("reference", "in", list(seen))], ["reference", "create_date"]
-            )
-        }
-        for index, item in enumerate(items):
-            create_date = created.get(item["reference"])
-            if (
-                index not in errors
-                and create_date
-                and item["status_time"] < create_date.replace(microsecond=0)
-            ):
-                errors[index] = (
-                    "status_time_before_creation",
-                    _("The status time is before the disbursement was created."),
-                )
-        return errors
-
-    @api.model
     def _log_status_report(self, endpoint, results, summary, started):
         """Log a status report: its counts, the codes of its errors (never a
         reference or a reason) and its duration since ``started``."""
@@ -694,25 +654,9 @@ class G2pBrApiService(models.AbstractModel):
         and log the call. Private: only the API request path may write the
         call log."""
         started = time.monotonic()
-        errors = self._check_status_batch(items)
-        valid = [item for index, item in enumerate(items) if index not in errors]
-        core_results = iter(
-            self.env["g2p.br.disbursement"].apply_status_updates(valid) if valid else []
+        results = self.env["g2p.br.disbursement"].apply_status_updates(
+            items, since_creation=True
         )
-        results = []
-        for index, item in enumerate(items):
-            if index in errors:
-                code, message = errors[index]
-                results.append(
-                    {
-                        "reference": item["reference"],
-                        "result": "error",
-                        "code": code,
-                        "message": message,
-                    }
-                )
-            else:
-                results.append(next(core_results))
         counts = Counter(r.get("result") for r in results)
         summary = {key: counts.get(key, 0) for key in ("applied", "unchanged", "error")}
         self._log_status_report(endpoint, results, summary, started)
