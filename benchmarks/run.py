@@ -327,9 +327,21 @@ def markdown(report):  # noqa: C901 (one table, two layouts)
 
 
 def run_others(size):
-    """The API and SR sync benchmarks, each in its own fresh database."""
+    """The API and SR sync benchmarks, each in its own fresh database, at the
+    same size (the SR with nine individuals per household: 900,000 + 100,000
+    at 1,000,000, the shape of issue #11)."""
     run([sys.executable, str(HERE / "api_bench.py"), "--size", str(size), "--drop"])
-    run([sys.executable, str(HERE / "sr_sync_bench.py"), "--size", "100000", "--drop"])
+    run(
+        [
+            sys.executable,
+            str(HERE / "sr_sync_bench.py"),
+            "--size",
+            str(size),
+            "--members",
+            "9",
+            "--drop",
+        ]
+    )
 
 
 def check(value, target, lower_is_better=True):
@@ -398,21 +410,22 @@ def summary(size):
         status = api.get("status_updates")
         if status:
             lines.append(
-                f"| `POST /disbursements/status` | {status['items_per_s']:,} items/s "
-                f"| ≥ 2,000 | {check(status['items_per_s'], 2000, False)} |"
+                f"| `POST /disbursements/status` ({status['concurrency']} clients) "
+                f"| {status['items_per_s']:,} items/s "
+                f"| ≥ 10,000 | {check(status['items_per_s'], 10000, False)} |"
             )
-    sync_file = out / "sr-sync-100000.json"
+    sync_file = out / f"sr-sync-{size}.json"
     if sync_file.exists():
         sync = json.loads(sync_file.read_text())
         full = sync["full"]["records_per_s"]
         lines.append(
-            f"| SR sync, full pull of 100,000 | {full:,} records/s | ≥ 2,000 "
-            f"| {check(full, 2000, False)} |"
+            f"| SR sync, full pull of {size:,} | {full:,} records/s | ≥ 5,000 "
+            f"| {check(full, 5000, False)} |"
         )
         incr = sync["incremental"].get("seconds")
         lines.append(
-            f"| SR sync, incremental pull of 1% | {incr} s | ≤ 30 s "
-            f"| {check(incr, 30)} |"
+            f"| SR sync, incremental pull of 1% | {incr} s | ≤ 10 s "
+            f"| {check(incr, 10)} |"
         )
     text = "\n".join(lines) + "\n"
     (out / f"summary-{size}.md").write_text(text)
