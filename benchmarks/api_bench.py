@@ -31,6 +31,7 @@ import configparser
 import http.client
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -189,10 +190,55 @@ def default_workers():
     return 0  # Odoo's default: threaded server
 
 
+def server_log(db):
+    return RESULTS / f"api-bench-server-{db}.log.tmp"
+
+
+# the end of Odoo's request log line: "GET /path HTTP/1.1" 200 - <queries> ...
+REQUEST_LINE = re.compile(r'"GET (\S+) HTTP/1\.[01]" (\d{3}) - (\d+) [\d.]+ [\d.]+')
+
+
+def query_counts(db, config, scenarios, requests=20):
+    """The SQL queries of one request of each scenario (median of
+    ``requests`` sequential warm ones, random beneficiaries), read from the
+    server's own request log."""
+    import random
+
+    rng = random.Random(7)
+    headers = {"Authorization": f"Bearer {config['key']}"}
+    counts = {}
+    for name, template in scenarios.items():
+        if name == "fastapi_floor":
+            continue
+        log = server_log(db)
+        offset = log.stat().st_size
+        conn = http.client.HTTPConnection("127.0.0.1", config["port"], timeout=60)
+        paths = set()
+        for _i in range(requests):
+            path = template.format(id=rng.choice(config["ids"]))
+            paths.add(path)
+            conn.request("GET", path, headers=headers)
+            conn.getresponse().read()
+        conn.close()
+        time.sleep(0.5)  # the server writes its log line after the response
+        with open(log) as handle:
+            handle.seek(offset)
+            found = [
+                int(match.group(3))
+                for match in map(REQUEST_LINE.search, handle)
+                if match and match.group(1) in paths and match.group(2) == "200"
+            ]
+        counts[name] = statistics.median(found) if found else None
+    return counts
+
+
 def start_server(db, addons_path, port, workers):
+    # werkzeug at INFO, as Odoo logs by default: each request's line ends
+    # with its SQL query count (query_counts reads it)
     cmd = odoo_cmd(
         db, addons_path, f"--http-port={port}", f"--workers={workers}",
         "--max-cron-threads=0", f"--db-filter=^{db}$",
+        "--log-handler=werkzeug:INFO",
     )  # fmt: skip
     # the prefork server spawns its websocket (gevent) process as
     # [python, sys.argv[0], "gevent", ...]: with "python -m odoo", sys.argv[0]
@@ -202,7 +248,7 @@ def start_server(db, addons_path, port, workers):
     if workers and script:
         cmd = [sys.executable, script, *cmd[3:]]
     print("+", " ".join(cmd), flush=True)
-    log = open(RESULTS / f"api-bench-server-{db}.log.tmp", "w")  # noqa: SIM115
+    log = open(server_log(db), "w")  # noqa: SIM115
     server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -454,6 +500,8 @@ def main():
             for table, count in seq_scans(db).items()
         }
         print("sequential scans during lookups", lookup_seq_scans, flush=True)
+        queries = query_counts(db, base, scenarios)
+        print("SQL queries per request", queries, flush=True)
         status = None
         if not args.no_status and data.get("refs"):
             status = run_load(
@@ -480,6 +528,7 @@ def main():
         "setup_s": setup_s,
         "scenarios": results,
         "lookup_seq_scans": lookup_seq_scans,
+        "queries_per_request": queries,
         "status_updates": status,
     }
     failed = {

@@ -402,6 +402,12 @@ def summary(size):
                 f"{health['p99_ms']} ms = {p99:.1f}× | ≤ 2× | {check(p99, 2)} |"
             )
             lines.append(f"| API {name}: requests/s | {sc['req_per_s']} | | |")
+        queries = api.get("queries_per_request") or {}
+        for name, budget in (("enrollments", 6), ("entitlements", 8)):
+            lines.append(
+                f"| API {name}: SQL queries per request | {queries.get(name)} "
+                f"| ≤ {budget} | {check(queries.get(name), budget)} |"
+            )
         scans = api.get("lookup_seq_scans") or {}
         lines.append(
             f"| Sequential scans of large tables during lookups "
