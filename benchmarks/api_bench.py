@@ -12,7 +12,7 @@ concurrent requests for ``--duration`` seconds per scenario:
 - ``health``: ``GET /web/health`` (the floor: Odoo's routing, no database);
 - ``enrollments``: ``GET /api/br/v1/beneficiaries/NATIONAL_ID/<id>/enrollments``;
 - ``entitlements``: ``GET /api/br/v1/beneficiaries/NATIONAL_ID/<id>/entitlements``;
-- ``fastapi_floor`` (with ``--scenarios``): ``GET /api/br/v1/programs`` with a
+- ``fastapi_floor``: ``GET /api/br/v1/programs`` with a
   malformed key, answered 401 before any query: the cost of Odoo's dispatch
   plus the OCA ``fastapi`` stack (ASGI bridge, app, middleware) alone
 
@@ -435,7 +435,7 @@ def main():
     parser.add_argument("--drop", action="store_true", help="drop the db at the end")
     parser.add_argument(
         "--scenarios",
-        default="health,enrollments,entitlements",
+        default="health,fastapi_floor,enrollments,entitlements",
         help="comma-separated, run in this order",
     )
     parser.add_argument(
