@@ -123,7 +123,15 @@ DECIDED_FIELDS = (
     "valid_from",
     "valid_until",
 )
-TOTAL_FIELDS = ["disbursed_total", "live_total", "remaining", "disbursement_status"]
+# what the disbursement triggers' totals refresh writes (write_date: the
+# entitlement is stamped changed); the ORM's cache of them is dropped after
+TOTAL_FIELDS = [
+    "disbursed_total",
+    "live_total",
+    "remaining",
+    "disbursement_status",
+    "write_date",
+]
 
 
 class G2pBrEntitlement(models.Model):

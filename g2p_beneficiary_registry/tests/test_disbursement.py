@@ -393,10 +393,12 @@ class TestStatusUpdates(DisbursementCase):
             "UPDATE g2p_br_entitlement SET write_date = %s WHERE id IN %s",
             (old, (self.ent1.id, self.ent2.id)),
         )
+        self.env.invalidate_all()
+        self.assertEqual(self.ent1.write_date, old)
         self.apply({"reference": self.d1.reference, "status": "paid"})
         cr.execute("SELECT now() at time zone 'UTC'")
         now = cr.fetchone()[0]
-        self.env.invalidate_all()
+        # the ORM's cache follows (no invalidate_all here)
         self.assertEqual(self.ent1.write_date, now)
         self.assertEqual(self.ent2.write_date, old)
         # sent: in flight before and after, no total changes
