@@ -189,25 +189,23 @@ def audit_context(env, path=None, reason=None):
             env.cr.execute(SQL("SELECT set_config(%s, %s, true)", name, value))
 
 
+# A trigger function that refuses the change: ``{message}`` names what is
+# refused, TG_ARGV[0] (the trigger's argument) says why or what.
+_REFUSAL_FUNCTION = """
+CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'g2p_br: % % {message}', TG_TABLE_NAME, OLD.id, TG_ARGV[0]
+        USING ERRCODE = 'integrity_constraint_violation';
+END $$;
+"""
+
+
 def create_immutable_link_function(cr):
     """The trigger functions that refuse to move a record to another parent and
     to delete it: their BEFORE UPDATE / BEFORE DELETE triggers fire only when
     their WHEN condition says the change is forbidden."""
-    cr.execute(
-        SQL(
-            """
-        CREATE OR REPLACE FUNCTION g2p_br_immutable_link() RETURNS trigger
-        LANGUAGE plpgsql AS $$
-        BEGIN
-            RAISE EXCEPTION 'g2p_br: % % cannot move to another %', TG_TABLE_NAME,
-                OLD.id, TG_ARGV[0] USING ERRCODE = 'integrity_constraint_violation';
-        END $$;
-        CREATE OR REPLACE FUNCTION g2p_br_refuse_delete() RETURNS trigger
-        LANGUAGE plpgsql AS $$
-        BEGIN
-            RAISE EXCEPTION 'g2p_br: % % cannot be deleted: %', TG_TABLE_NAME,
-                OLD.id, TG_ARGV[0] USING ERRCODE = 'integrity_constraint_violation';
-        END $$;
-        """
-        )
-    )
+    for name, message in (
+        ("g2p_br_immutable_link", "cannot move to another %"),
+        ("g2p_br_refuse_delete", "cannot be deleted: %"),
+    ):
+        cr.execute(SQL(_REFUSAL_FUNCTION.format(name=name, message=message)))

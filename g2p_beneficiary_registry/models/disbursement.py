@@ -116,6 +116,14 @@ LIVE_UNDER_APPROVED_SQL = """
 """
 
 
+def _scope_sql(alias, id_column, cycle, entitlement_ids):
+    """The rows of ``alias`` of ``cycle`` (its ``cycle_id``), or those whose
+    ``id_column`` is one of ``entitlement_ids``."""
+    if cycle:
+        return SQL("%s = %s", SQL.identifier(alias, "cycle_id"), cycle.id)
+    return SQL("%s = ANY(%s)", SQL.identifier(alias, id_column), list(entitlement_ids))
+
+
 def _disbursement_triggers():
     # EXECUTE: each statement is planned for the rows it got (a cached plan
     # made for one row would join a million rows the same way)
@@ -454,30 +462,48 @@ class G2pBrDisbursement(models.Model):
         return channel
 
     @api.model
-    def _disbursable_sql(self, cycle):
-        """FROM/WHERE of the entitlements ``e`` of ``cycle`` that get a
-        disbursement: approved, with a remainder, and none in flight. Used by
-        the creation, its size and its preview."""
+    def _disbursable_sql(self, cycle=None, entitlement_ids=None):
+        """FROM/WHERE of the entitlements ``e`` that get a disbursement:
+        approved, with a remainder, and none in flight; those of ``cycle``, or
+        those of ``entitlement_ids``. The one definition used by the cycle's
+        creation, its size and its preview, and by the retry of a failed
+        payment."""
         return SQL(
             """
               FROM g2p_br_entitlement e
-             WHERE e.cycle_id = %(cycle)s AND e.state = 'approved'
+             WHERE %(scope)s AND e.state = 'approved'
                AND e.remaining > 0
                AND NOT EXISTS (
                    SELECT 1 FROM g2p_br_disbursement p
                     WHERE p.entitlement_id = e.id AND p.status IN ('pending', 'sent'))
             """,
-            cycle=cycle.id,
+            scope=_scope_sql("e", "id", cycle, entitlement_ids),
         )
 
     @api.model
     def _create_for_cycle(self, cycle):
         """A pending disbursement of the remainder of each entitlement of
-        :meth:`_disbursable_sql`, in one INSERT (after one SELECT of the
-        candidates). Its statement
-        trigger refreshes the entitlements' totals and PostgreSQL checks that
-        none is over-disbursed (the guards of :meth:`create`). Idempotent.
-        Returns the number created."""
+        ``cycle`` that :meth:`_disbursable_sql` selects, by
+        :meth:`_create_pending`. Idempotent. Returns the number created."""
+        return self._create_pending(
+            cycle=cycle, channel=self._channel_for(cycle.program_id)
+        )
+
+    @api.model
+    def _create_pending(
+        self, cycle=None, entitlement_ids=None, channel=None, per_entitlement=None
+    ):
+        """A pending disbursement of the remainder of each disbursable
+        entitlement (:meth:`_disbursable_sql`) of ``cycle`` or of
+        ``entitlement_ids``, numbered ``BR-<entitlement>-<n>`` where ``n - 1``
+        disbursements of the entitlement exist already, in one INSERT (after
+        one SELECT of the candidates). ``channel`` is the channel of them all;
+        ``per_entitlement`` maps an entitlement id to its own ``(channel,
+        retry_of_id)``. The statement trigger refreshes the entitlements'
+        totals and PostgreSQL checks that a live disbursement has an approved
+        entitlement and that none is over-disbursed (the guards of
+        :meth:`create`). Returns the number created: a reference taken by a
+        concurrent transaction is skipped."""
         self.flush_model()
         self.env["g2p.br.entitlement"].flush_model()
         cr = self.env.cr
@@ -490,19 +516,29 @@ class G2pBrDisbursement(models.Model):
                 """
             SELECT d.id, COALESCE(c.n, 0) + 1
               FROM (SELECT e.id %(disbursable)s) d
-              LEFT JOIN (SELECT entitlement_id, COUNT(*) AS n
-                           FROM g2p_br_disbursement GROUP BY entitlement_id) c
+              LEFT JOIN (SELECT x.entitlement_id, COUNT(*) AS n
+                           FROM g2p_br_disbursement x
+                          WHERE %(scope)s
+                          GROUP BY x.entitlement_id) c
                      ON c.entitlement_id = d.id
             """,
-                disbursable=self._disbursable_sql(cycle),
+                disbursable=self._disbursable_sql(cycle, entitlement_ids),
+                scope=_scope_sql("x", "entitlement_id", cycle, entitlement_ids),
             )
         )
         rows = cr.fetchall()
         if not rows:
             return 0
         ids, sequences = (list(column) for column in zip(*rows, strict=True))
+        # unnest() pads the shorter arrays with NULLs: without
+        # ``per_entitlement``, every row takes ``channel`` and no retry_of_id
+        channels, retry_of_ids = [], []
+        if per_entitlement:
+            channels, retry_of_ids = (
+                list(column)
+                for column in zip(*(per_entitlement[i] for i in ids), strict=True)
+            )
         now = fields.Datetime.now()
-        is_cash = cycle.program_id.benefit_kind == "cash"
         cr.execute(
             SQL(
                 """
@@ -510,27 +546,31 @@ class G2pBrDisbursement(models.Model):
                 INSERT INTO g2p_br_disbursement
                     (entitlement_id, beneficiary_id, program_id, cycle_id, company_id,
                      benefit_kind, reference, amount, quantity, currency_id, channel,
-                     status, pending_at, status_time,
+                     retry_of_id, status, pending_at, status_time,
                      create_uid, create_date, write_uid, write_date)
                 SELECT e.id, e.beneficiary_id, e.program_id, e.cycle_id, e.company_id,
                        e.benefit_kind, 'BR-' || e.id || '-' || v.seq,
-                       %(amount)s, %(quantity)s, e.currency_id, %(channel)s,
-                       'pending', %(now)s, %(now)s,
+                       CASE WHEN e.benefit_kind = 'cash' THEN e.remaining ELSE 0 END,
+                       CASE WHEN e.benefit_kind = 'cash' THEN 0 ELSE e.remaining END,
+                       e.currency_id, COALESCE(v.channel, %(channel)s),
+                       v.retry_of_id, 'pending', %(now)s, %(now)s,
                        %(uid)s, %(now)s, %(uid)s, %(now)s
-                  FROM unnest(%(ids)s::int[], %(sequences)s::int[]) AS v(id, seq)
+                  FROM unnest(%(ids)s::int[], %(sequences)s::int[],
+                              %(channels)s::varchar[], %(retry_of_ids)s::int[])
+                       AS v(id, seq, channel, retry_of_id)
                   JOIN g2p_br_entitlement e ON e.id = v.id
                 ON CONFLICT (reference) DO NOTHING
                 RETURNING entitlement_id
             )
             SELECT COUNT(*) FROM created
             """,
-                amount=SQL("e.remaining") if is_cash else SQL("0"),
-                quantity=SQL("0") if is_cash else SQL("e.remaining"),
-                channel=self._channel_for(cycle.program_id),
+                channel=channel,
                 now=now,
                 uid=self.env.uid,
                 ids=ids,
                 sequences=sequences,
+                channels=channels,
+                retry_of_ids=retry_of_ids,
             )
         )
         created = self.env.cr.fetchone()[0]
@@ -739,48 +779,55 @@ class G2pBrDisbursement(models.Model):
     # what remains of the entitlement, same channel
     # ------------------------------------------------------------------
     def action_retry(self):
-        """One new pending disbursement per failed one of ``self``."""
-        retries = self.browse()
+        """One new pending disbursement of what remains of the entitlement of
+        each failed one of ``self``, same channel (:meth:`_create_pending`:
+        the rule and the numbering of the cycle's creation)."""
+        check_group(self.env, MANAGER_GROUP, _("Retrying a payment"))
+        self.check_access_rights("create")
+        self.check_access_rule("read")
+        per_entitlement = {}
         for failed in self:
+            entitlement = failed.entitlement_id
             if failed.status != "failed":
                 raise UserError(
                     _("Only a failed payment can be retried (%s).", failed.reference)
                 )
-            entitlement = failed.entitlement_id
-            if self.search_count(
-                [
-                    ("entitlement_id", "=", entitlement.id),
-                    ("status", "in", ("pending", "sent")),
-                ],
-                limit=1,
-            ):
+            if entitlement.id in per_entitlement:
                 raise UserError(
                     _(
-                        "%s already has a payment in flight.",
+                        "Retry one failed payment of %s at a time.",
                         entitlement.display_name,
                     )
                 )
-            if entitlement.remaining <= 0:
-                raise UserError(
-                    _("Nothing remains to pay on %s.", entitlement.display_name)
-                )
-            number = (
-                self.with_context(active_test=False).search_count(
-                    [("entitlement_id", "=", entitlement.id)]
-                )
-                + 1
+            per_entitlement[entitlement.id] = (
+                self._channel_for(failed.program_id, failed.channel),
+                failed.id,
             )
-            is_cash = entitlement.benefit_kind == "cash"
-            retries |= self.create(
-                {
-                    "entitlement_id": entitlement.id,
-                    "reference": f"BR-{entitlement.id}-{number}",
-                    "amount": entitlement.remaining if is_cash else 0.0,
-                    "quantity": 0.0 if is_cash else entitlement.remaining,
-                    "channel": failed.channel,
-                    "retry_of_id": failed.id,
-                }
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                "SELECT e.id %s",
+                self._disbursable_sql(entitlement_ids=list(per_entitlement)),
             )
+        )
+        disbursable = {row[0] for row in self.env.cr.fetchall()}
+        for entitlement in self.entitlement_id:
+            if entitlement.id not in disbursable:
+                raise UserError(self._not_disbursable_message(entitlement))
+        created = self._create_pending(
+            entitlement_ids=list(per_entitlement), per_entitlement=per_entitlement
+        )
+        if created < len(per_entitlement):
+            # a concurrent retry took the reference first
+            raise UserError(
+                _(
+                    "A payment of %s is in flight already.",
+                    ", ".join(self.entitlement_id.mapped("display_name")),
+                )
+            )
+        retries = self.search(
+            [("retry_of_id", "in", self.ids), ("status", "=", "pending")]
+        )
         if len(retries) == 1:
             return {
                 "type": "ir.actions.act_window",
@@ -789,3 +836,14 @@ class G2pBrDisbursement(models.Model):
                 "view_mode": "form",
             }
         return True
+
+    @api.model
+    def _not_disbursable_message(self, entitlement):
+        """Why :meth:`_disbursable_sql` left ``entitlement`` out, for a person."""
+        if entitlement.state != "approved":
+            return _(
+                "%s is not approved: it cannot be disbursed.", entitlement.display_name
+            )
+        if entitlement.remaining <= 0:
+            return _("Nothing remains to pay on %s.", entitlement.display_name)
+        return _("%s already has a payment in flight.", entitlement.display_name)

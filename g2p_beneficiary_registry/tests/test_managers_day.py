@@ -348,6 +348,22 @@ class TestFailuresInSight(BeneficiaryRegistryCase):
         with self.assertRaises(UserError):
             self.d1.with_user(self.user_manager).action_retry()  # not failed
 
+    def test_retry_numbers_and_refuses_like_the_cycle(self):
+        # one rule (g2p.br.disbursement._create_pending) for the cycle's
+        # creation and a retry: the numbering, the in-flight check, the remainder
+        self.d2.action_mark_failed("Account closed")
+        entitlement = self.d2.entitlement_id
+        self.d2.with_user(self.user_manager).action_retry()
+        retry = entitlement.disbursement_ids - self.d2
+        self.assertEqual(retry.reference, f"BR-{entitlement.id}-2")
+        self.assertEqual(retry.channel, self.d2.channel)
+        self.assertEqual(self.cycle._create_disbursements(), {"created": 0})
+        with self.assertRaisesRegex(UserError, "in flight"):
+            self.d2.with_user(self.user_manager).action_retry()
+        retry.action_mark_paid()
+        with self.assertRaisesRegex(UserError, "Nothing remains"):
+            self.d2.with_user(self.user_manager).action_retry()
+
     def test_awaiting_approval_on_the_card(self):
         cycle = self.generated_cycle(
             self.program_b,

@@ -38,6 +38,10 @@ router = APIRouter(
 EntitlementState = Literal[
     "draft", "pending_approval", "approved", "rejected", "cancelled", "expired"
 ]
+# the entitlement filters of both forms of the entitlements endpoint
+ProgramFilter = Annotated[Code | None, Query(description="Program code")]
+CycleFilter = Annotated[int | None, Query(ge=1, le=2**31 - 1, description="Cycle id")]
+EntitlementStateFilter = Annotated[EntitlementState | None, Query()]
 
 
 # identifiers as query parameters (any value, also with "/"), and bulk lookups;
@@ -80,11 +84,9 @@ async def get_beneficiary_entitlements_by_query(
     id_type: IdTypeQuery,
     id_value: IdValueQuery,
     env: Env,
-    program: Annotated[Code | None, Query(description="Program code")] = None,
-    cycle: Annotated[
-        int | None, Query(ge=1, le=2**31 - 1, description="Cycle id")
-    ] = None,
-    state: Annotated[EntitlementState | None, Query()] = None,
+    program: ProgramFilter = None,
+    cycle: CycleFilter = None,
+    state: EntitlementStateFilter = None,
     limit: Limit = DEFAULT_LIMIT,
     offset: Offset = 0,
     updated_since: UpdatedSince = None,
@@ -164,11 +166,9 @@ async def get_beneficiary_entitlements(
     id_type: IdType,
     id_value: IdValue,
     env: Env,
-    program: Annotated[Code | None, Query(description="Program code")] = None,
-    cycle: Annotated[
-        int | None, Query(ge=1, le=2**31 - 1, description="Cycle id")
-    ] = None,
-    state: Annotated[EntitlementState | None, Query()] = None,
+    program: ProgramFilter = None,
+    cycle: CycleFilter = None,
+    state: EntitlementStateFilter = None,
     limit: Limit = DEFAULT_LIMIT,
     offset: Offset = 0,
     updated_since: UpdatedSince = None,

@@ -30,12 +30,9 @@ GRAPHQL_GROUP_MAPPING = [
 ]
 
 
-class SrSyncCase(TransactionCase):
-    """Starts one DCI SR test server per class on 127.0.0.1 and lets only it
-    through Odoo's block on outbound HTTP."""
-
-    registry_size = 1000
-    server_auth = "none"
+class SrServerLoopback:
+    """Lets the class's DCI SR test server (``cls.sr_server``, on 127.0.0.1)
+    through Odoo's block on outbound HTTP; mixed into an Odoo test case."""
 
     @classmethod
     def _request_handler(cls, s, r, /, **kw):
@@ -43,6 +40,14 @@ class SrSyncCase(TransactionCase):
         if url.hostname == "127.0.0.1" and url.port == cls.sr_server.port:
             return _super_send(s, r, **kw)
         return super()._request_handler(s, r, **kw)
+
+
+class SrSyncCase(SrServerLoopback, TransactionCase):
+    """Starts one DCI SR test server per class on 127.0.0.1 and lets only it
+    through Odoo's block on outbound HTTP."""
+
+    registry_size = 1000
+    server_auth = "none"
 
     @classmethod
     def setUpClass(cls):
@@ -131,6 +136,19 @@ class SrSyncCase(TransactionCase):
         with trap_jobs() as trap:
             run = connection._start_run(mode)
             self.run_jobs(trap)
+        return run
+
+    def pull_while_records_change(self):
+        """A full pull of the individuals during which, after page 2 is
+        served, records of pages 1, 2 and 8 change, three registrants appear
+        and one is deactivated; the run is done."""
+        changed = []
+        self.sr_server.faults.after_page[2] = lambda reg: changed.extend(
+            reg.update(seqs=[201, 350, 999]) + reg.add(3) + reg.deactivate(seqs=[260])
+        )
+        run = self.pull(self.individuals)
+        self.assertEqual(run.state, "done")
+        self.assertEqual(len(changed), 7)
         return run
 
     def beneficiaries(self, kind=None):

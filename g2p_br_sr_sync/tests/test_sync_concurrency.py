@@ -9,17 +9,17 @@ does, and counts them). Everything they create is deleted at the end.
 """
 
 import logging
-from urllib.parse import urlsplit
 
 from odoo import SUPERUSER_ID, api
 from odoo.modules.registry import Registry
-from odoo.tests.common import BaseCase, _super_send, get_db_name, tagged
+from odoo.tests.common import BaseCase, get_db_name, tagged
 
 from . import dci_sr_server
 from .common import (
     GROUP_MAPPING,
     INDIVIDUAL_MAPPING,
     SrRegistry,
+    SrServerLoopback,
     assert_br_equals_sr,
 )
 from .job_runner import SYNC_JOBS as _JOBS
@@ -36,18 +36,11 @@ class _Collect(logging.Handler):
 
 
 @tagged("post_install", "-at_install")
-class TestConcurrentPulls(BaseCase):
+class TestConcurrentPulls(SrServerLoopback, BaseCase):
     """2,000 registrants (1,600 individuals, 400 households), pages of 50,
     3 job workers."""
 
     workers = 3
-
-    @classmethod
-    def _request_handler(cls, s, r, /, **kw):
-        url = urlsplit(r.url)
-        if url.hostname == "127.0.0.1" and url.port == cls.sr_server.port:
-            return _super_send(s, r, **kw)
-        return super()._request_handler(s, r, **kw)
 
     @classmethod
     def setUpClass(cls):

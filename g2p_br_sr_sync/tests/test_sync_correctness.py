@@ -119,13 +119,7 @@ class TestSyncCorrectness(SrSyncCase):
     def test_records_changing_mid_run_caught_up(self):
         """Records changed on pages already fetched come with the run's own
         catch-up stage, not only with the next incremental pull."""
-        changed = []
-        self.sr_server.faults.after_page[2] = lambda reg: changed.extend(
-            reg.update(seqs=[201, 350, 999]) + reg.add(3) + reg.deactivate(seqs=[260])
-        )
-        run = self.pull(self.individuals)
-        self.assertEqual(run.state, "done")
-        self.assertEqual(len(changed), 7)
+        self.pull_while_records_change()
         self.assert_br_equals_sr()
 
     # -- 6. rejected records retried by id ---------------------------------------

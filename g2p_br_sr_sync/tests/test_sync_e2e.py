@@ -330,13 +330,7 @@ class TestFaults(SrSyncCase):
     def test_records_changing_between_pages(self):
         # after page 2 is served, records of pages 1, 2 and 8 change, and new
         # registrants appear: nothing is lost (next incremental pull)
-        changed = []
-        self.sr_server.faults.after_page[2] = lambda reg: changed.extend(
-            reg.update(seqs=[201, 350, 999]) + reg.add(3) + reg.deactivate(seqs=[260])
-        )
-        run = self.pull(self.individuals)
-        self.assertEqual(run.state, "done")
-        self.assertEqual(len(changed), 7)
+        self.pull_while_records_change()
         run2 = self.pull(self.individuals, "incremental")
         self.assertEqual(run2.state, "done")
         self.assertGreaterEqual(run2.fetched, 7)
