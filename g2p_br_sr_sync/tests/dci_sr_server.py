@@ -45,6 +45,7 @@ and the benchmark::
         url = server.base_url  # http://127.0.0.1:<port>
 """
 
+import bisect
 import contextlib
 import json
 import random
@@ -165,6 +166,11 @@ class SrRegistry:
         self.order_by_last_updated = False
         # kind -> (number of records when built, its registrants by seq)
         self._by_kind = {}
+        # bumped by every change of a registrant (update, deactivate, add)
+        self._version = 0
+        # kind -> (version when built, last_updated values, registrants), both
+        # sorted by (last_updated, seq): the index on last update a real SR has
+        self._by_stamp = {}
         self._uins = set()  # a UIN identifies one registrant, as in a real SR
         n_groups = max(size // (members + 1), 1)
         n_individuals = size - n_groups
@@ -253,6 +259,7 @@ class SrRegistry:
                 else:
                     rec.birth_date = rec.birth_date + timedelta(days=1)
                 rec.last_updated = self._tick()
+            self._version += 1
             return [r.sr_id for r in targets]
 
     def deactivate(self, count=None, seqs=None, kind=None):
@@ -261,6 +268,7 @@ class SrRegistry:
             for rec in targets:
                 rec.active = False
                 rec.last_updated = self._tick()
+            self._version += 1
             return [r.sr_id for r in targets]
 
     def add(self, count, kind="individual"):
@@ -276,6 +284,7 @@ class SrRegistry:
                 if rec.group_seq:
                     self.records[rec.group_seq].group_size += 1
                 added.append(rec.sr_id)
+            self._version += 1
             return added
 
     def _pick(self, count, seqs, kind, active_only=False):
@@ -291,12 +300,26 @@ class SrRegistry:
     # -- querying -----------------------------------------------------------------
     def select(self, kind, conditions=(), since=None):
         """Registrants of ``kind`` matching every ``(attribute, op, value)``,
-        sorted by the stable key (sequence number)."""
+        sorted by the stable key (sequence number).
+
+        A lower bound on ``last_updated`` (``since``, or a ``ge``/``gt``
+        condition) is served by an index: only the registrants updated since
+        then are checked, as a real SR with an index on its update timestamp
+        does (a scan of 900,000 registrants took about 2 s a request)."""
         with self.lock:
-            rows = self._of_kind(kind)
             if since is None and not conditions and not self.order_by_last_updated:
-                return rows  # the common full-pull page: no scan of the registry
-            rows = list(rows)
+                return self._of_kind(kind)  # the common full-pull page: no scan
+            bounds = [
+                _parse_dt(value)
+                for attribute, operator, value in conditions
+                if attribute == "last_updated" and operator in ("ge", "gt")
+            ]
+            if since is not None:
+                bounds.append(since)
+            if bounds:
+                rows = self._updated_since(kind, max(bounds))
+            else:
+                rows = list(self._of_kind(kind))
             if since is not None:
                 rows = [r for r in rows if r.last_updated >= since]
             for attribute, operator, value in conditions:
@@ -306,6 +329,22 @@ class SrRegistry:
             else:
                 rows.sort(key=lambda r: r.seq)
             return rows
+
+    def reindex(self):
+        """Build the index on last update of every kind now (after changes)."""
+        with self.lock:
+            for kind in ("individual", "group"):
+                self._updated_since(kind, SR_EPOCH)
+
+    def _updated_since(self, kind, since):
+        """The registrants of ``kind`` with ``last_updated >= since`` (a new
+        list), through the index on last update, rebuilt after a change."""
+        version, stamps, rows = self._by_stamp.get(kind, (None, None, None))
+        if version != self._version or rows is None:
+            rows = sorted(self._of_kind(kind), key=lambda r: (r.last_updated, r.seq))
+            stamps = [r.last_updated for r in rows]
+            self._by_stamp[kind] = (self._version, stamps, rows)
+        return rows[bisect.bisect_left(stamps, since) :]
 
     def _of_kind(self, kind):
         """The registrants of ``kind`` sorted by seq (shared, do not modify),
@@ -684,6 +723,8 @@ class _Handler(BaseHTTPRequestHandler):
                     int(order.get("add", 0)), kind=kind or "individual"
                 ),
             }
+            # a real SR updates its index when it writes, not when it is read
+            registry.reindex()
         except (ValueError, TypeError, AttributeError):
             return self._send_json(400, {"error": "bad mutation"})
         return self._send_json(200, result)
