@@ -26,22 +26,24 @@ def loads(data):
         try:
             return orjson.loads(data)
         except orjson.JSONDecodeError:
-            pass  # the standard parser accepts a few texts orjson refuses
+            # the standard parser accepts a few texts orjson refuses
+            return json.loads(data)
     return json.loads(data)
 
 
 def dumps(value, default):
     """JSON text of ``value``; ``default`` converts the values JSON has no type
     for; non-finite floats are refused (``ValueError``) by both encoders."""
-    if orjson is not None:
-        try:
-            text = orjson.dumps(value, default=default).decode()
-        except orjson.JSONEncodeError:
-            pass  # e.g. integers beyond 64 bits: the standard encoder decides
-        else:
-            if "null" not in text or not _has_non_finite(value):
-                return text
-    return json.dumps(value, default=default, allow_nan=False)
+    if orjson is None:
+        return json.dumps(value, default=default, allow_nan=False)
+    try:
+        text = orjson.dumps(value, default=default).decode()
+    except orjson.JSONEncodeError:
+        # e.g. integers beyond 64 bits: the standard encoder decides
+        return json.dumps(value, default=default, allow_nan=False)
+    if "null" in text and _has_non_finite(value):
+        return json.dumps(value, default=default, allow_nan=False)  # refuses
+    return text
 
 
 def _has_non_finite(value):

@@ -89,7 +89,7 @@ def _dumps(payload):
         try:
             return orjson.dumps(payload)
         except orjson.JSONEncodeError:
-            pass
+            return json.dumps(payload).encode()
     return json.dumps(payload).encode()
 
 
