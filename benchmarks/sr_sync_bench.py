@@ -144,10 +144,34 @@ def peak_rss_mib(pid):
     return None
 
 
+def backend_cpu_seconds(registry):
+    """CPU seconds so far of the PostgreSQL backends connected to the
+    benchmark's database, by process id."""
+    with registry.cursor() as cr:
+        cr.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+        )
+        pids = [pid for (pid,) in cr.fetchall()]
+    seconds = {}
+    for pid in pids:
+        try:
+            seconds[pid] = cpu_seconds(pid)
+        except OSError:  # ended meanwhile
+            pass
+    return seconds
+
+
+def own_cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def pull(registry, api, connection_ids, mode, workers, server_pid):
     load_before = os.getloadavg()
     start = time.perf_counter()
     cpu_start = cpu_seconds(server_pid)
+    odoo_cpu_start = own_cpu_seconds()
+    pg_cpu_start = backend_cpu_seconds(registry)
     with registry.cursor() as cr:
         env = api.Environment(cr, ADMIN_UID, {"tracking_disable": True})
         run_ids = [
@@ -157,6 +181,10 @@ def pull(registry, api, connection_ids, mode, workers, server_pid):
         cr.commit()
     runs, stats = run_jobs(registry, api, run_ids, workers)
     seconds = time.perf_counter() - start
+    pg_cpu = sum(
+        cpu - pg_cpu_start.get(pid, 0.0)
+        for pid, cpu in backend_cpu_seconds(registry).items()
+    )
     distinct = sum(r["distinct"] for r in runs)
     return {
         "runs": runs,
@@ -164,6 +192,10 @@ def pull(registry, api, connection_ids, mode, workers, server_pid):
         "records": distinct,
         "seconds": round(seconds, 2),
         "records_per_s": round(distinct / seconds),
+        # CPU seconds of this process (the Odoo side) and of the database's
+        # PostgreSQL backends (those still connected at the end)
+        "odoo_cpu_seconds": round(own_cpu_seconds() - odoo_cpu_start, 1),
+        "postgres_cpu_seconds": round(pg_cpu, 1),
         "sr_server_cpu_share": round(
             (cpu_seconds(server_pid) - cpu_start) / seconds, 2
         ),
@@ -190,6 +222,15 @@ def main():
     )
     parser.add_argument("--http-port", type=int, default=18203)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--incrementals",
+        type=int,
+        default=1,
+        help="incremental pulls after the full one, each of --changes (default 1)",
+    )
+    parser.add_argument(
+        "--out", help="result file (default benchmarks/results/sr-sync-<size>.json)"
+    )
     parser.add_argument("--drop", action="store_true", help="drop the database after")
     args = parser.parse_args()
 
@@ -244,7 +285,9 @@ def main():
         full = pull(registry, api, ids, "full", args.workers, proc.pid)
         result["full"] = full
         print(f"full pull: {full['records']} records in {full['seconds']:.1f}s "
-              f"({full['records_per_s']} records/s), states "
+              f"({full['records_per_s']} records/s), CPU Odoo "
+              f"{full['odoo_cpu_seconds']}s PostgreSQL "
+              f"{full['postgres_cpu_seconds']}s, states "
               f"{[r['state'] for r in full['runs']]}, SR server CPU "
               f"{full['sr_server_cpu_share']:.0%}, peak RSS "
               f"{full['peak_rss_mib']} MiB", flush=True)  # fmt: skip
@@ -255,13 +298,17 @@ def main():
             "deactivate": changes * 2 // 10,
             "add": changes - changes * 7 // 10 - changes * 2 // 10,
         }
-        response = requests.post(f"{base_url}/_test/mutate", json=order, timeout=60)
-        response.raise_for_status()
-        inc = pull(registry, api, ids, "incremental", args.workers, proc.pid)
-        result["incremental"] = {"changes": order, **inc}
-        print(f"incremental pull of {changes} changes ({args.changes:.0%}): "
-              f"{sum(r['fetched'] for r in inc['runs'])} records fetched in "
-              f"{inc['seconds']:.2f}s", flush=True)  # fmt: skip
+        for number in range(args.incrementals):
+            response = requests.post(f"{base_url}/_test/mutate", json=order, timeout=60)
+            response.raise_for_status()
+            inc = pull(registry, api, ids, "incremental", args.workers, proc.pid)
+            # the first one under "incremental", the next ones (if asked) after it
+            key = "incremental" if not number else f"incremental_{number + 1}"
+            result[key] = {"changes": order, **inc}
+            print(f"incremental pull of {changes} changes ({args.changes:.0%}): "
+                  f"{sum(r['fetched'] for r in inc['runs'])} records fetched in "
+                  f"{inc['seconds']:.2f}s, CPU Odoo {inc['odoo_cpu_seconds']}s "
+                  f"PostgreSQL {inc['postgres_cpu_seconds']}s", flush=True)  # fmt: skip
         with registry.cursor() as cr:
             cr.execute("SELECT count(*) FROM g2p_br_beneficiary")
             result["beneficiaries_in_br"] = cr.fetchone()[0]
@@ -274,7 +321,7 @@ def main():
         proc.terminate()
         proc.wait(timeout=10)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"sr-sync-{args.size}.json"
+    out = Path(args.out) if args.out else RESULTS / f"sr-sync-{args.size}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result))
     if args.drop:

@@ -278,11 +278,7 @@ class G2pBrSrPullRun(models.Model):
         speed only, the link pass makes it right in any order.
         """
         self.ensure_one()
-        priority = (
-            GROUP_PAGE_PRIORITY
-            if self.connection_id.beneficiary_kind == "group"
-            else PAGE_PRIORITY
-        )
+        priority = self._job_priority()
         for page in pages:
             page.retries += 1
             page.with_delay(
@@ -296,13 +292,23 @@ class G2pBrSrPullRun(models.Model):
                 identity_key=self._identity_key(self.id, page),
             )._job_process()
 
+    def _job_priority(self):
+        """queue_job priority of the run's jobs: a households run's go first."""
+        if self.connection_id.beneficiary_kind == "group":
+            return GROUP_PAGE_PRIORITY
+        return PAGE_PRIORITY
+
     def _enqueue_progress(self):
         """Enqueue the progress job. It becomes visible to the job runner when
         the enqueuing transaction commits, so it sees the page that enqueued it
         done; every page enqueues one: the one after the last page sees them
-        all."""
+        all. Its priority is the pages': with queue_job's default a households
+        run that had read all its pages waited for every individuals page
+        enqueued before (priority, then creation) to start its next stage, and
+        both runs ended together at the end, one link pass after the other."""
         self.ensure_one()
         self.with_delay(
+            priority=self._job_priority(),
             description=_("SR pull %(run)s: progress", run=self.id),
             identity_key=f"g2p_br_sr_sync:run:{self.id}:progress:{uuid.uuid4().hex}",
         )._job_progress()

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 import requests
 from pydantic import ValidationError
 
+from . import json_codec
 from .schemas import DciSearchResponse, GraphqlRegRecords, OAuthToken
 
 _logger = logging.getLogger(__name__)
@@ -383,7 +384,7 @@ class SrClient:
 
     def _parse(self, response, page_number):
         try:
-            payload = response.json()
+            payload = json_codec.loads(response.content)
         except ValueError:
             raise SrMalformedResponseError(
                 f"search page {page_number}: the response is not valid JSON"

@@ -37,7 +37,8 @@ when the server runs in another process::
     python3 g2p_br_sr_sync/tests/dci_sr_server.py 100000 [none|bearer|oauth2]
 
 Records carry personal data (names, phones, addresses) so that tests can prove
-the BR never stores it. Standard library only; usable from Odoo tests, pytest
+the BR never stores it. Standard library only (``orjson`` writes the responses
+when installed); usable from Odoo tests, pytest
 and the benchmark::
 
     registry = SrRegistry(size=10_000, seed=42)
@@ -45,6 +46,7 @@ and the benchmark::
         url = server.base_url  # http://127.0.0.1:<port>
 """
 
+import bisect
 import contextlib
 import json
 import random
@@ -58,6 +60,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
+
+try:
+    import orjson  # optional: the JSON of a page of 5,000 records, faster
+except ImportError:
+    orjson = None
 
 GIVEN_NAMES = (
     "Zawadi", "Baraka", "Amani", "Imani", "Jabari", "Nyokabi", "Wanjiru", "Kamau",
@@ -74,6 +81,16 @@ SR_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 def _iso(value):
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _dumps(payload):
+    """JSON bytes of a response (the standard library's for what orjson refuses)."""
+    if orjson is not None:
+        try:
+            return orjson.dumps(payload)
+        except orjson.JSONEncodeError:
+            return json.dumps(payload).encode()
+    return json.dumps(payload).encode()
 
 
 def _parse_dt(value):
@@ -165,6 +182,11 @@ class SrRegistry:
         self.order_by_last_updated = False
         # kind -> (number of records when built, its registrants by seq)
         self._by_kind = {}
+        # bumped by every change of a registrant (update, deactivate, add)
+        self._version = 0
+        # kind -> (version when built, last_updated values, registrants), both
+        # sorted by (last_updated, seq): the index on last update a real SR has
+        self._by_stamp = {}
         self._uins = set()  # a UIN identifies one registrant, as in a real SR
         n_groups = max(size // (members + 1), 1)
         n_individuals = size - n_groups
@@ -253,6 +275,7 @@ class SrRegistry:
                 else:
                     rec.birth_date = rec.birth_date + timedelta(days=1)
                 rec.last_updated = self._tick()
+            self._version += 1
             return [r.sr_id for r in targets]
 
     def deactivate(self, count=None, seqs=None, kind=None):
@@ -261,6 +284,7 @@ class SrRegistry:
             for rec in targets:
                 rec.active = False
                 rec.last_updated = self._tick()
+            self._version += 1
             return [r.sr_id for r in targets]
 
     def add(self, count, kind="individual"):
@@ -276,6 +300,7 @@ class SrRegistry:
                 if rec.group_seq:
                     self.records[rec.group_seq].group_size += 1
                 added.append(rec.sr_id)
+            self._version += 1
             return added
 
     def _pick(self, count, seqs, kind, active_only=False):
@@ -291,12 +316,26 @@ class SrRegistry:
     # -- querying -----------------------------------------------------------------
     def select(self, kind, conditions=(), since=None):
         """Registrants of ``kind`` matching every ``(attribute, op, value)``,
-        sorted by the stable key (sequence number)."""
+        sorted by the stable key (sequence number).
+
+        A lower bound on ``last_updated`` (``since``, or a ``ge``/``gt``
+        condition) is served by an index: only the registrants updated since
+        then are checked, as a real SR with an index on its update timestamp
+        does (a scan of 900,000 registrants took about 2 s a request)."""
         with self.lock:
-            rows = self._of_kind(kind)
             if since is None and not conditions and not self.order_by_last_updated:
-                return rows  # the common full-pull page: no scan of the registry
-            rows = list(rows)
+                return self._of_kind(kind)  # the common full-pull page: no scan
+            bounds = [
+                _parse_dt(value)
+                for attribute, operator, value in conditions
+                if attribute == "last_updated" and operator in ("ge", "gt")
+            ]
+            if since is not None:
+                bounds.append(since)
+            if bounds:
+                rows = self._updated_since(kind, max(bounds))
+            else:
+                rows = list(self._of_kind(kind))
             if since is not None:
                 rows = [r for r in rows if r.last_updated >= since]
             for attribute, operator, value in conditions:
@@ -306,6 +345,22 @@ class SrRegistry:
             else:
                 rows.sort(key=lambda r: r.seq)
             return rows
+
+    def reindex(self):
+        """Build the index on last update of every kind now (after changes)."""
+        with self.lock:
+            for kind in ("individual", "group"):
+                self._updated_since(kind, SR_EPOCH)
+
+    def _updated_since(self, kind, since):
+        """The registrants of ``kind`` with ``last_updated >= since`` (a new
+        list), through the index on last update, rebuilt after a change."""
+        version, stamps, rows = self._by_stamp.get(kind, (None, None, None))
+        if version != self._version or rows is None:
+            rows = sorted(self._of_kind(kind), key=lambda r: (r.last_updated, r.seq))
+            stamps = [r.last_updated for r in rows]
+            self._by_stamp[kind] = (self._version, stamps, rows)
+        return rows[bisect.bisect_left(stamps, since) :]
 
     def _of_kind(self, kind):
         """The registrants of ``kind`` sorted by seq (shared, do not modify),
@@ -617,7 +672,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- helpers ---------------------------------------------------------------
     def _send_json(self, status, payload, headers=None):
-        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        body = payload if isinstance(payload, bytes) else _dumps(payload)
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -684,6 +739,8 @@ class _Handler(BaseHTTPRequestHandler):
                     int(order.get("add", 0)), kind=kind or "individual"
                 ),
             }
+            # a real SR updates its index when it writes, not when it is read
+            registry.reindex()
         except (ValueError, TypeError, AttributeError):
             return self._send_json(400, {"error": "bad mutation"})
         return self._send_json(200, result)
