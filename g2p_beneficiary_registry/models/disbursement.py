@@ -301,6 +301,26 @@ class G2pBrDisbursement(models.Model):
             "CHECK(amount >= 0 AND quantity >= 0)",
             "A disbursement cannot be negative.",
         ),
+        # The registry numbers its own references BR-<entitlement>-<n>: a
+        # reference of that form belongs to its own entitlement only, so that
+        # no disbursement (of another program, say) takes the number the next
+        # creation or retry of an entitlement will use (_create_pending).
+        # split_part and one constant pattern: a pattern built from each row's
+        # entitlement is compiled again for every row (20 us a row, 12 s for
+        # 600,000 disbursements, against 0.5 s)
+        (
+            "reference_br_own",
+            (
+                "CHECK(left(reference, 3) <> 'BR-' OR ("
+                "split_part(reference, '-', 2) = entitlement_id::text "
+                "AND split_part(reference, '-', 3) ~ '^[0-9]{1,9}$' "
+                "AND split_part(reference, '-', 4) = ''))"
+            ),
+            (
+                "A reference starting with BR- is the registry's own numbering: "
+                "BR-<entitlement>-<number>, of the disbursement's own entitlement."
+            ),
+        ),
     ]
 
     # ------------------------------------------------------------------
@@ -495,8 +515,10 @@ class G2pBrDisbursement(models.Model):
     ):
         """A pending disbursement of the remainder of each disbursable
         entitlement (:meth:`_disbursable_sql`) of ``cycle`` or of
-        ``entitlement_ids``, numbered ``BR-<entitlement>-<n>`` where ``n - 1``
-        disbursements of the entitlement exist already, in one INSERT (after
+        ``entitlement_ids``, numbered ``BR-<entitlement>-<n>``, ``n`` one more
+        than the entitlement's disbursements and than its highest BR number
+        (a BR reference is only ever its own entitlement's: the
+        ``reference_br_own`` CHECK), in one INSERT (after
         one SELECT of the candidates). ``channel`` is the channel of them all;
         ``per_entitlement`` maps an entitlement id to its own ``(channel,
         retry_of_id)``. The statement trigger refreshes the entitlements'
@@ -516,7 +538,10 @@ class G2pBrDisbursement(models.Model):
                 """
             SELECT d.id, COALESCE(c.n, 0) + 1
               FROM (SELECT e.id %(disbursable)s) d
-              LEFT JOIN (SELECT x.entitlement_id, COUNT(*) AS n
+              LEFT JOIN (SELECT x.entitlement_id,
+                                GREATEST(COUNT(*), MAX(substring(
+                                    x.reference FROM '^BR-[0-9]+-([0-9]{1,9})$'
+                                )::int)) AS n
                            FROM g2p_br_disbursement x
                           WHERE %(scope)s
                           GROUP BY x.entitlement_id) c

@@ -405,3 +405,63 @@ class TestStatusUpdates(DisbursementCase):
         self.apply({"reference": self.d2.reference, "status": "sent"})
         self.env.invalidate_all()
         self.assertEqual(self.ent2.write_date, old)
+
+
+@tagged("post_install", "-at_install")
+class TestRegistryReferences(DisbursementCase):
+    """BR-<entitlement>-<n> is the registry's own numbering (creation and
+    retry): nobody takes the number an entitlement will use next."""
+
+    def test_another_entitlements_number_is_refused(self):
+        # a manager of another program cannot take ent1's next number: the
+        # cycle's creation would skip ent1, its retry would say "in flight"
+        ent_b = self.approved_cycle(self.program_b).entitlement_ids[:1]
+        for reference in (f"BR-{self.ent1.id}-1", f"BR-{self.ent1.id}-2", "BR-x"):
+            with (
+                self.subTest(reference=reference),
+                self.assertRaises(IntegrityError),
+                mute_logger("odoo.sql_db"),
+                self.env.cr.savepoint(),
+            ):
+                self.Disbursement.with_user(self.user_manager_b).create(
+                    {"entitlement_id": ent_b.id, "reference": reference, "amount": 1}
+                )
+        self.cycle.action_create_disbursements()
+        self.assertEqual(self.ent1.disbursement_ids.reference, f"BR-{self.ent1.id}-1")
+
+    def test_numbering_follows_the_highest_own_number(self):
+        # a manager's own BR number for the entitlement (failed): the next
+        # one the registry uses is above it, not a taken one skipped
+        own = self.disburse(40, reference=f"BR-{self.ent1.id}-5")
+        own.with_context(failure_reason="Account closed").action_mark_failed()
+        self.cycle.action_create_disbursements()
+        created = self.ent1.disbursement_ids - own
+        self.assertEqual(created.reference, f"BR-{self.ent1.id}-6")
+        self.assertEqual(created.amount, 100.0)
+        created.with_context(failure_reason="Again").action_mark_failed()
+        retry = created.action_retry()
+        self.assertEqual(
+            self.Disbursement.browse(retry["res_id"]).reference,
+            f"BR-{self.ent1.id}-7",
+        )
+
+    def test_first_report_counts_even_when_invalid(self):
+        """A reference reported twice in a batch: the second report is refused
+        whatever the first one's fate (the rule the API documents), on the
+        core's path too (import, RPC)."""
+        disbursement = self.disburse(100)
+        results = self.Disbursement.apply_status_updates(
+            [
+                {
+                    "reference": disbursement.reference,
+                    "status": "paid",
+                    "status_time": "bad",
+                },
+                {"reference": disbursement.reference, "status": "paid"},
+            ]
+        )
+        self.assertEqual(
+            [r["code"] for r in results],
+            ["invalid_status_time", "duplicate_reference"],
+        )
+        self.assertEqual(disbursement.status, "pending")
