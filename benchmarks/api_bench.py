@@ -49,10 +49,12 @@ REPO = HERE.parent
 RESULTS = HERE / "results"
 ID_TYPE = "NATIONAL_ID"
 DEFAULT_CONCURRENCY = 8
-# POST /disbursements/status: this many updates, in batches of the API's maximum
+# POST /disbursements/status: this many updates, in batches of the API's maximum,
+# from 2 then 4 concurrent clients (a payment provider's parallel uploads), each
+# on references of its own
 STATUS_UPDATES = 100_000
 STATUS_BATCH = 1000
-STATUS_CONCURRENCY = 2
+STATUS_CONCURRENCIES = (2, 4)
 # tables that must never be scanned sequentially by a lookup
 LARGE_TABLES = (
     "g2p_br_beneficiary",
@@ -164,7 +166,10 @@ def populate(db, size, addons_path):
     (the core's set-based operations, run inline), and an API client assigned
     to the program. Return ``{"key", "ids", "members", "entitlements"}``."""
     script = POPULATE_SCRIPT.format(
-        here=str(HERE), size=size, id_type=ID_TYPE, status_updates=STATUS_UPDATES
+        here=str(HERE),
+        size=size,
+        id_type=ID_TYPE,
+        status_updates=STATUS_UPDATES * len(STATUS_CONCURRENCIES),
     )
     cmd = odoo_cmd(db, addons_path, "--no-http", command=("shell",))
     print("+", " ".join(cmd), flush=True)
@@ -502,12 +507,13 @@ def main():
         print("sequential scans during lookups", lookup_seq_scans, flush=True)
         queries = query_counts(db, base, scenarios)
         print("SQL queries per request", queries, flush=True)
-        status = None
-        if not args.no_status and data.get("refs"):
-            status = run_load(
-                dict(base, refs=data["refs"], concurrency=STATUS_CONCURRENCY)
-            )
-            print("status", json.dumps(status), flush=True)
+        status = []
+        refs = data.get("refs") or [] if not args.no_status else []
+        for index, concurrency in enumerate(STATUS_CONCURRENCIES):
+            part = refs[index * STATUS_UPDATES : (index + 1) * STATUS_UPDATES]
+            if part:
+                status.append(run_load(dict(base, refs=part, concurrency=concurrency)))
+                print("status", json.dumps(status[-1]), flush=True)
     finally:
         server.terminate()
         try:
