@@ -86,6 +86,10 @@ ADMIN_GROUP = "g2p_beneficiary_registry.group_br_admin"
 # costs above ``jit_above_cost`` (correlated sub-selects are costed per row)
 # while running in milliseconds, and compiling them cost about 20 ms for each
 # batch of 1,000 status reports, a third of PostgreSQL's time for the batch.
+# The bulk steps gain too: at 1,000,000 on a quiet machine every step was
+# slower with JIT on in these functions (benchmarks/results/
+# core-1000000-jit-on-quiet.md against core-1000000-final-quiet.md; at 100,000
+# create disbursements was the other way round).
 BATCH_TRIGGER_OPTIONS = "SET jit = off"
 
 
