@@ -5,7 +5,7 @@
 from contextlib import contextmanager
 from datetime import date, datetime
 
-from odoo import _
+from odoo import _, fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
@@ -19,6 +19,47 @@ def iso(value):
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
+
+
+class CopiedMany2one(fields.Many2one):
+    """A stored ``related`` Many2one that copies a link of the parent record
+    (a disbursement's beneficiary, program, cycle, company and currency are its
+    entitlement's), without a foreign key of its own.
+
+    PostgreSQL checks a foreign key row by row: for a copy, that re-checks what
+    the parent's own foreign keys already hold, with an index probe and a row
+    lock each (five copies were about a third of the time of creating 604,362
+    disbursements at 1,000,000). The model's table checks instead, set-based,
+    that each new row's copies are its parent's and that they never change;
+    the parent cannot be deleted while it has children, nor its own links
+    removed."""
+
+    def update_db_foreign_key(self, model, column):
+        """No foreign key: the table's triggers keep the copy right."""
+
+
+def drop_foreign_keys(cr, table, columns):
+    """Drop the foreign keys of ``table`` on ``columns`` (those of
+    :class:`CopiedMany2one` fields in a database made before they were copies)."""
+    cr.execute(
+        SQL(
+            """
+        SELECT c.conname FROM pg_constraint c
+          JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+         WHERE c.contype = 'f' AND c.conrelid = %s::regclass AND a.attname = ANY(%s)
+            """,
+            table,
+            list(columns),
+        )
+    )
+    for (name,) in cr.fetchall():
+        cr.execute(
+            SQL(
+                "ALTER TABLE %s DROP CONSTRAINT %s",
+                SQL.identifier(table),
+                SQL.identifier(name),
+            )
+        )
 
 
 def check_transitions(records, new_state, transitions, field="state", allow_same=True):

@@ -13,10 +13,12 @@ from odoo.tools import SQL, mute_logger
 from ..utils import (
     BATCH_TRIGGER_OPTIONS,
     MANAGER_GROUP,
+    CopiedMany2one,
     audit_context,
     check_group,
     check_transitions,
     create_immutable_link_function,
+    drop_foreign_keys,
     guard_create,
     guard_write,
     in_workflow,
@@ -114,6 +116,38 @@ LIVE_UNDER_APPROVED_SQL = """
             USING ERRCODE = 'integrity_constraint_violation';
     END IF;
 """
+# What a disbursement copies from its entitlement (stored related fields): the
+# links without foreign keys of their own (CopiedMany2one) and the kind.
+COPIED_FIELDS = (
+    "beneficiary_id",
+    "program_id",
+    "cycle_id",
+    "company_id",
+    "currency_id",
+    "benefit_kind",
+)
+COPIED_LINKS = COPIED_FIELDS[:-1]
+# A new disbursement's copies are its entitlement's (and they never change:
+# the g2p_br_disbursement_immutable trigger). With the entitlement's own
+# foreign keys and RESTRICT chain (beneficiary, cycle and currency restrict
+# it; a program cascades to its cycles; a company restricts its programs),
+# no copy ever points at a deleted record.
+COPIES_MATCH_SQL = """
+    EXECUTE $q$
+        SELECT EXISTS (
+            SELECT 1 FROM new_rows d
+              JOIN g2p_br_entitlement e ON e.id = d.entitlement_id
+             WHERE ({copies_d}) IS DISTINCT FROM ({copies_e}))
+    $q$ INTO refused;
+    IF refused THEN
+        RAISE EXCEPTION 'g2p_br: a disbursement''s {names} are its entitlement''s'
+            USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+""".format(
+    copies_d=", ".join(f"d.{name}" for name in COPIED_FIELDS),
+    copies_e=", ".join(f"e.{name}" for name in COPIED_FIELDS),
+    names=", ".join(COPIED_FIELDS),
+)
 
 
 def _scope_sql(alias, id_column, cycle, entitlement_ids):
@@ -150,12 +184,14 @@ BEGIN
 END $$;
 """
 
+    copies_old = ", ".join(f"OLD.{name}" for name in COPIED_FIELDS)
+    copies_new = ", ".join(f"NEW.{name}" for name in COPIED_FIELDS)
     return f"""
 {
         function(
             "g2p_br_disbursement_after_insert",
             "SELECT entitlement_id FROM new_rows",
-            LIVE_UNDER_APPROVED_SQL.format(states="'approved'"),
+            LIVE_UNDER_APPROVED_SQL.format(states="'approved'") + COPIES_MATCH_SQL,
         )
     }
 DROP TRIGGER IF EXISTS g2p_br_disbursement_after_insert ON g2p_br_disbursement;
@@ -189,9 +225,11 @@ CREATE TRIGGER g2p_br_disbursement_before_delete BEFORE DELETE ON g2p_br_disburs
 
 DROP TRIGGER IF EXISTS g2p_br_disbursement_immutable ON g2p_br_disbursement;
 CREATE TRIGGER g2p_br_disbursement_immutable BEFORE UPDATE ON g2p_br_disbursement
-    FOR EACH ROW WHEN (OLD.entitlement_id IS DISTINCT FROM NEW.entitlement_id
+    FOR EACH ROW WHEN ((OLD.entitlement_id, {copies_old})
+                       IS DISTINCT FROM (NEW.entitlement_id, {copies_new})
         OR (OLD.status <> 'pending' AND OLD.reference IS DISTINCT FROM NEW.reference))
-    EXECUTE FUNCTION g2p_br_immutable_link('entitlement or reference');
+    EXECUTE FUNCTION g2p_br_immutable_link(
+        'entitlement, what it copies of it, or reference');
 
 CREATE OR REPLACE FUNCTION g2p_br_refresh_entitlement_totals(ids integer[])
 RETURNS void LANGUAGE sql AS $$
@@ -217,31 +255,21 @@ class G2pBrDisbursement(models.Model):
         "failure_reason": "use Mark Failed.",
     }
     _initial_values = {"status": "pending"}
-    _immutable_fields = (
-        "entitlement_id",
-        "beneficiary_id",
-        "program_id",
-        "cycle_id",
-        "company_id",
-        "benefit_kind",
-        "currency_id",
-    )
+    _immutable_fields = ("entitlement_id", *COPIED_FIELDS)
 
     entitlement_id = fields.Many2one(
         "g2p.br.entitlement", required=True, ondelete="restrict", index=True
     )
-    beneficiary_id = fields.Many2one(
+    beneficiary_id = CopiedMany2one(
         related="entitlement_id.beneficiary_id", store=True, index=True
     )
-    program_id = fields.Many2one(
+    program_id = CopiedMany2one(
         related="entitlement_id.program_id", store=True, index=True
     )
-    cycle_id = fields.Many2one(
-        related="entitlement_id.cycle_id", store=True, index=True
-    )
-    company_id = fields.Many2one(related="entitlement_id.company_id", store=True)
+    cycle_id = CopiedMany2one(related="entitlement_id.cycle_id", store=True, index=True)
+    company_id = CopiedMany2one(related="entitlement_id.company_id", store=True)
     benefit_kind = fields.Selection(related="entitlement_id.benefit_kind", store=True)
-    currency_id = fields.Many2one(related="entitlement_id.currency_id", store=True)
+    currency_id = CopiedMany2one(related="entitlement_id.currency_id", store=True)
     unit = fields.Char(related="entitlement_id.unit")
     reference = fields.Char(
         required=True,
@@ -333,6 +361,8 @@ class G2pBrDisbursement(models.Model):
         approved entitlement, a disbursement never moves to another
         entitlement, and only a pending one is deleted."""
         create_immutable_link_function(self.env.cr)
+        # a database made when the copies had foreign keys of their own
+        drop_foreign_keys(self.env.cr, self._table, COPIED_LINKS)
         self.env.cr.execute(SQL(_disbursement_triggers()))
 
     @api.model_create_multi
@@ -351,6 +381,13 @@ class G2pBrDisbursement(models.Model):
                         "%s is not approved: it cannot be disbursed.",
                         entitlement.display_name,
                     )
+                )
+            # the copies of the entitlement in the INSERT itself, where
+            # PostgreSQL checks them (COPIES_MATCH_SQL); a value given is
+            # replaced, as the ORM would recompute it
+            for name in COPIED_FIELDS:
+                vals[name] = entitlement._fields[name].convert_to_write(
+                    entitlement[name], entitlement
                 )
             now = fields.Datetime.now()
             vals.update(status="pending", pending_at=now, status_time=now)

@@ -171,7 +171,9 @@ class G2pBrEntitlement(models.Model):
         [("cash", "Cash"), ("in_kind", "In-kind")], required=True, default="cash"
     )
     amount = fields.Monetary(currency_field="currency_id")
-    currency_id = fields.Many2one("res.currency")
+    # restrict: a currency an entitlement is in is not deleted (its
+    # disbursements copy it, CopiedMany2one)
+    currency_id = fields.Many2one("res.currency", ondelete="restrict")
     quantity = fields.Float(digits=(16, 2))
     item_id = fields.Many2one("g2p.br.item", ondelete="restrict")
     unit = fields.Char(related="item_id.unit")

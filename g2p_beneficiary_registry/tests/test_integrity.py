@@ -240,6 +240,115 @@ class TestIntegrity(BeneficiaryRegistryCase):
         )
 
     # ------------------------------------------------------------------
+    # What a disbursement copies of its entitlement (CopiedMany2one)
+    # ------------------------------------------------------------------
+    INSERT_COPY = """
+        INSERT INTO g2p_br_disbursement
+            (entitlement_id, beneficiary_id, program_id, cycle_id, company_id,
+             currency_id, benefit_kind, reference, amount, quantity, channel, status)
+        SELECT e.id, %(beneficiary_id)s, %(program_id)s, %(cycle_id)s,
+               %(company_id)s, %(currency_id)s, %(benefit_kind)s, 'SQL-1', 1, 0,
+               'bank_transfer', 'pending'
+          FROM g2p_br_entitlement e WHERE e.id = %(entitlement)s
+    """
+
+    def _insert_copy(self, **override):
+        """INSERT a disbursement of ent1 in SQL, its copies taken from the
+        entitlement unless ``override`` gives a value."""
+        values = {
+            name: override.get(name, SQL.identifier("e", name))
+            for name in (
+                "beneficiary_id",
+                "program_id",
+                "cycle_id",
+                "company_id",
+                "currency_id",
+                "benefit_kind",
+            )
+        }
+        return SQL(self.INSERT_COPY, entitlement=self.ent1.id, **values)
+
+    def test_disbursement_copies_are_its_entitlements(self):
+        """beneficiary, program, cycle, company and currency have no foreign
+        keys on disbursements: PostgreSQL checks that they are the
+        entitlement's when a row is inserted, and refuses any change."""
+        self.env.flush_all()
+        with self.env.cr.savepoint(flush=False) as savepoint:
+            self.env.cr.execute(self._insert_copy())
+            self.assertEqual(self.env.cr.rowcount, 1, "the right copies are taken")
+            savepoint.rollback()
+        other_company = self.env["res.company"].create({"name": "Other company"})
+        euro = self.env.ref("base.EUR")
+        wrong = {
+            "beneficiary_id": self.ind3.id,
+            "program_id": self.program_b.id,
+            "cycle_id": self.generated_cycle(self.program_b).id,
+            "company_id": other_company.id,
+            "currency_id": euro.id,
+            "benefit_kind": "in_kind",
+        }
+        self.env.flush_all()
+        for name, value in wrong.items():
+            with self.subTest(insert=name):
+                self.assertRefusedBySql(self._insert_copy(**{name: value}))
+        with self.subTest(insert="beneficiary that does not exist"):
+            self.assertRefusedBySql(self._insert_copy(beneficiary_id=2**31 - 1))
+        d = self.Disbursement.create(
+            {"entitlement_id": self.ent1.id, "reference": "D-1", "amount": 10}
+        )
+        self.env.flush_all()
+        for name, value in wrong.items():
+            with self.subTest(update=name):
+                self.assertRefusedBySql(
+                    "UPDATE g2p_br_disbursement SET %s = %s WHERE id = %s",
+                    SQL.identifier(name),
+                    value,
+                    d.id,
+                )
+            with self.subTest(write=name), self.assertRaises(UserError):
+                d.with_user(self.user_admin).write({name: value})
+
+    def test_copies_have_no_foreign_keys_of_their_own(self):
+        """The schema: only the entitlement, the failed payment retried and the
+        users are foreign keys of a disbursement; a database made before is
+        mended on update (init drops the copies' foreign keys)."""
+
+        def foreign_keys():
+            self.env.cr.execute(
+                """
+                SELECT a.attname FROM pg_constraint c
+                  JOIN pg_attribute a
+                    ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+                 WHERE c.contype = 'f'
+                   AND c.conrelid = 'g2p_br_disbursement'::regclass
+                """
+            )
+            return {name for (name,) in self.env.cr.fetchall()}
+
+        expected = {"entitlement_id", "retry_of_id", "create_uid", "write_uid"}
+        self.assertEqual(foreign_keys(), expected)
+        self.env.cr.execute(
+            "ALTER TABLE g2p_br_disbursement ADD CONSTRAINT old_beneficiary_fkey"
+            " FOREIGN KEY (beneficiary_id) REFERENCES g2p_br_beneficiary(id)"
+        )
+        self.assertEqual(foreign_keys(), expected | {"beneficiary_id"})
+        self.Disbursement.init()
+        self.assertEqual(foreign_keys(), expected)
+
+    def test_a_disbursed_currency_is_not_deleted(self):
+        """The disbursements copy their entitlement's currency (no foreign key
+        of their own): the entitlement restricts its deletion."""
+        test_currency = self.env["res.currency"].create(
+            {"name": "XTS", "symbol": "T", "active": True}
+        )
+        cycle = self.generated_cycle(self.program_a, start=JAN_1, end=JAN_31)
+        cycle.entitlement_ids[:1].write({"currency_id": test_currency.id})
+        self.env.flush_all()
+        self.assertRefusedBySql(
+            "DELETE FROM res_currency WHERE id = %s", test_currency.id
+        )
+
+    # ------------------------------------------------------------------
     # Roles
     # ------------------------------------------------------------------
     def test_approver_runs_no_manager_step(self):
