@@ -3,6 +3,7 @@
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse
 
 from ..error_handlers import ApiError
 from ..schemas import (
@@ -99,4 +100,7 @@ async def post_disbursement_status(
             403, "forbidden", "This client may not report disbursement status"
         )
     items = [item.to_core() for item in body.items]
-    return service._apply_status_report(endpoint, items)
+    # already in the shape of StatusUpdateResponse (the tests check it against
+    # the schema): returned as is, FastAPI does not validate and serialize the
+    # 1,000 results again (about a tenth of a batch's time in the server)
+    return JSONResponse(service._apply_status_report(endpoint, items))

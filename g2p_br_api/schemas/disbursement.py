@@ -22,20 +22,19 @@ Reason = Annotated[str, StringConstraints(max_length=2000), AfterValidator(check
 STATUS_TIME_MAX_AHEAD = timedelta(minutes=15)
 
 
-def _not_in_future(value):
-    if value > datetime.now(UTC).replace(tzinfo=None) + STATUS_TIME_MAX_AHEAD:
+def parse_status_time(value):
+    """:func:`parse_utc_datetime`, and not more than 15 minutes ahead. One
+    validator for both (a batch has up to 1,000 of them)."""
+    parsed = parse_utc_datetime(value)
+    if parsed > datetime.now(UTC).replace(tzinfo=None) + STATUS_TIME_MAX_AHEAD:
         raise PydanticCustomError(
             "status_time_in_future",
             "is more than 15 minutes in the future",
         )
-    return value
+    return parsed
 
 
-StatusTime = Annotated[
-    datetime,
-    BeforeValidator(parse_utc_datetime),
-    AfterValidator(_not_in_future),
-]
+StatusTime = Annotated[datetime, BeforeValidator(parse_status_time)]
 
 
 class StatusUpdateItem(BaseModel):

@@ -10,6 +10,7 @@ from datetime import timedelta
 from odoo import fields
 from odoo.tests import tagged
 
+from ..schemas import StatusUpdateResponse
 from . import dci_spec
 from .common import BrApiRouterCase
 
@@ -380,6 +381,15 @@ class TestBrApiRouters(BrApiRouterCase):
         item.update(kwargs)
         return item
 
+    def assertStatusResponse(self, body):
+        """The router returns the status results as they are (no response
+        validation by FastAPI): they must match the documented schema."""
+        StatusUpdateResponse.model_validate(body)
+        self.assertEqual(set(body), {"summary", "results"})
+        for result in body["results"]:
+            self.assertEqual(set(result), {"reference", "result", "code", "message"})
+        return body
+
     def test_disbursement_status_applied_then_unchanged(self):
         first, second = self.disbursements_a[:2]
         payload = {
@@ -389,6 +399,7 @@ class TestBrApiRouters(BrApiRouterCase):
             ]
         }
         body = self.assertStatus(self.post("/disbursements/status", payload), 200)
+        self.assertStatusResponse(body)
         self.assertEqual(body["summary"], {"applied": 2, "unchanged": 0, "error": 0})
         self.assertEqual([r["result"] for r in body["results"]], ["applied"] * 2)
         self.disbursements_a.invalidate_recordset()
@@ -431,6 +442,7 @@ class TestBrApiRouters(BrApiRouterCase):
             ]
         }
         body = self.assertStatus(self.post("/disbursements/status", payload), 200)
+        self.assertStatusResponse(body)
         self.assertEqual(body["summary"], {"applied": 1, "unchanged": 0, "error": 3})
         results = body["results"]
         self.assertEqual(results[0]["result"], "applied")
