@@ -359,7 +359,8 @@ class G2pBrDisbursement(models.Model):
         totals follow the disbursements, live disbursements never exceed the
         entitlement (its CHECK on ``live_total``) and exist only under an
         approved entitlement, a disbursement never moves to another
-        entitlement, and only a pending one is deleted."""
+        entitlement, what it copies of its entitlement (COPIED_FIELDS) is the
+        entitlement's and never changes, and only a pending one is deleted."""
         create_immutable_link_function(self.env.cr)
         # a database made when the copies had foreign keys of their own
         drop_foreign_keys(self.env.cr, self._table, COPIED_LINKS)
