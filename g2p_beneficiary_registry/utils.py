@@ -32,7 +32,11 @@ class CopiedMany2one(fields.Many2one):
     disbursements at 1,000,000). The model's table checks instead, set-based,
     that each new row's copies are its parent's and that they never change;
     the parent cannot be deleted while it has children, nor its own links
-    removed."""
+    removed.
+
+    An addon that redeclares such a field must use this class too: a plain
+    Many2one would bring the foreign key back on its next update (the schema
+    test ``test_copies_have_no_foreign_keys_of_their_own`` says so)."""
 
     def update_db_foreign_key(self, model, column):
         """No foreign key: the table's triggers keep the copy right."""
@@ -40,7 +44,8 @@ class CopiedMany2one(fields.Many2one):
 
 def drop_foreign_keys(cr, table, columns):
     """Drop the foreign keys of ``table`` on ``columns`` (those of
-    :class:`CopiedMany2one` fields in a database made before they were copies)."""
+    :class:`CopiedMany2one` fields in a database made before they were copies)
+    and Odoo's record of them; return the names of those dropped."""
     cr.execute(
         SQL(
             """
@@ -52,7 +57,8 @@ def drop_foreign_keys(cr, table, columns):
             list(columns),
         )
     )
-    for (name,) in cr.fetchall():
+    names = [name for (name,) in cr.fetchall()]
+    for name in names:
         cr.execute(
             SQL(
                 "ALTER TABLE %s DROP CONSTRAINT %s",
@@ -60,6 +66,14 @@ def drop_foreign_keys(cr, table, columns):
                 SQL.identifier(name),
             )
         )
+    if names:
+        cr.execute(
+            SQL(
+                "DELETE FROM ir_model_constraint WHERE type = 'f' AND name = ANY(%s)",
+                names,
+            )
+        )
+    return names
 
 
 def check_transitions(records, new_state, transitions, field="state", allow_same=True):

@@ -58,8 +58,13 @@ CREATE TRIGGER g2p_br_entitlement_immutable BEFORE UPDATE ON g2p_br_entitlement
         (OLD.cycle_id IS DISTINCT FROM NEW.cycle_id)
         OR (OLD.beneficiary_id IS DISTINCT FROM NEW.beneficiary_id)
         OR (OLD.program_id IS NOT NULL
-            AND OLD.program_id IS DISTINCT FROM NEW.program_id))
-    EXECUTE FUNCTION g2p_br_immutable_link('cycle, beneficiary or program');
+            AND OLD.program_id IS DISTINCT FROM NEW.program_id)
+        -- out of draft: what its disbursements copy of it (COPIED_FIELDS)
+        OR (OLD.state <> 'draft'
+            AND (OLD.company_id, OLD.currency_id, OLD.benefit_kind)
+                IS DISTINCT FROM (NEW.company_id, NEW.currency_id, NEW.benefit_kind)))
+    EXECUTE FUNCTION g2p_br_immutable_link(
+        'cycle, beneficiary or program, or out of draft company, currency or kind');
 
 CREATE OR REPLACE FUNCTION g2p_br_entitlement_after_insert() RETURNS trigger
 LANGUAGE plpgsql {BATCH_TRIGGER_OPTIONS} AS $$

@@ -327,13 +327,73 @@ class TestIntegrity(BeneficiaryRegistryCase):
 
         expected = {"entitlement_id", "retry_of_id", "create_uid", "write_uid"}
         self.assertEqual(foreign_keys(), expected)
+        # a database of the code before: the foreign key, Odoo's record of
+        # it, and a copy the old code let a manager write (an empty currency)
+        d = self.Disbursement.create(
+            {"entitlement_id": self.ent1.id, "reference": "D-1", "amount": 10}
+        )
+        self.env.flush_all()
         self.env.cr.execute(
             "ALTER TABLE g2p_br_disbursement ADD CONSTRAINT old_beneficiary_fkey"
-            " FOREIGN KEY (beneficiary_id) REFERENCES g2p_br_beneficiary(id)"
+            " FOREIGN KEY (beneficiary_id) REFERENCES g2p_br_beneficiary(id);"
+            "ALTER TABLE g2p_br_disbursement"
+            " DISABLE TRIGGER g2p_br_disbursement_immutable;"
+            "UPDATE g2p_br_disbursement SET currency_id = NULL WHERE id = %s;"
+            "ALTER TABLE g2p_br_disbursement"
+            " ENABLE TRIGGER g2p_br_disbursement_immutable;",
+            [d.id],
+        )
+        reflected = self.env["ir.model.constraint"].create(
+            {
+                "name": "old_beneficiary_fkey",
+                "type": "f",
+                "model": self.env["ir.model"]._get_id("g2p.br.disbursement"),
+                "module": self.env.ref("base.module_g2p_beneficiary_registry").id,
+            }
         )
         self.assertEqual(foreign_keys(), expected | {"beneficiary_id"})
-        self.Disbursement.init()
+        with self.assertLogs(
+            "odoo.addons.g2p_beneficiary_registry.models.disbursement", "WARNING"
+        ) as logs:
+            self.Disbursement.init()
         self.assertEqual(foreign_keys(), expected)
+        self.assertFalse(reflected.exists())
+        self.assertIn("1 disbursements", logs.output[0])
+        d.invalidate_recordset()
+        self.assertEqual(d.currency_id, self.ent1.currency_id)
+        # a second update finds nothing to drop nor to align
+        with self.assertNoLogs(
+            "odoo.addons.g2p_beneficiary_registry.models.disbursement", "WARNING"
+        ):
+            self.Disbursement.init()
+
+    def test_what_disbursements_copy_is_frozen_out_of_draft(self):
+        """An entitlement's company, currency and kind (its disbursements copy
+        them) change in draft only, in SQL too."""
+        other_company = self.env["res.company"].create({"name": "Other company"})
+        euro = self.env.ref("base.EUR")
+        draft = self.generated_cycle(self.program_a, start=JAN_1, end=JAN_31)
+        draft_entitlement = draft.entitlement_ids[:1]
+        self.env.flush_all()
+        for column, value in (
+            ("company_id", other_company.id),
+            ("currency_id", euro.id),
+            ("benefit_kind", "in_kind"),
+        ):
+            with self.subTest(column=column):
+                self.assertRefusedBySql(
+                    "UPDATE g2p_br_entitlement SET %s = %s WHERE id = %s",
+                    SQL.identifier(column),
+                    value,
+                    self.ent1.id,
+                )
+        with self.env.cr.savepoint(flush=False) as savepoint:
+            self.env.cr.execute(
+                "UPDATE g2p_br_entitlement SET currency_id = %s WHERE id = %s",
+                [euro.id, draft_entitlement.id],
+            )
+            self.assertEqual(self.env.cr.rowcount, 1, "a draft one may change")
+            savepoint.rollback()
 
     def test_a_disbursed_currency_is_not_deleted(self):
         """The disbursements copy their entitlement's currency (no foreign key
