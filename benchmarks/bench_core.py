@@ -800,13 +800,19 @@ OPERATIONS = {
 }
 
 
-def analyze(cr):
-    """Fresh planner statistics before an operation, so that ours, the floor
-    and the job path start from the same ones. It does not prevent the plan an
-    empty table gets (a nested-loop anti-join over a sequential scan of the
-    table the same INSERT grows, see results/empty-table-plan-100000.txt):
-    the inline figures escape it because the rolled-back floor left pages in
-    the table, the job path on its twin database does not."""
+def settle(cr, db):
+    """``VACUUM (ANALYZE)`` of the registry's large tables before a floor and
+    again before ours, so that each starts from the same state: fresh planner
+    statistics, no dead rows left by what ran before (the rolled-back floor
+    and naive sample leave as many dead rows as the operation writes, whose
+    index entries the next run would visit), and no autovacuum starting in
+    the middle of a measurement. ``TRUNCATE false`` keeps the table's pages:
+    the plan an empty table gets (a nested-loop anti-join over a sequential
+    scan of the table the same INSERT grows, see
+    results/empty-table-plan-100000.txt) is not the question here."""
+    import psycopg2
+
+    cr.commit()
     tables = [
         t
         for t in (
@@ -818,10 +824,13 @@ def analyze(cr):
         )
         if table_exists(cr, t)
     ]
-    from odoo.tools import SQL
-
-    cr.execute(SQL("ANALYZE %s", SQL(", ").join(map(SQL.identifier, tables))))
-    cr.commit()
+    conn = psycopg2.connect(dbname=db)
+    try:
+        conn.autocommit = True
+        with conn.cursor() as vacuum:
+            vacuum.execute("VACUUM (ANALYZE, TRUNCATE false) " + ", ".join(tables))
+    finally:
+        conn.close()
 
 
 def set_threshold(env, value):
@@ -861,6 +870,7 @@ def part_ours(env, db, op, since, result, repeat=1):
     batch), so that ``ours_min_s`` (the least of all runs) can be compared on
     a noisy machine."""
     ours = OPERATIONS[op][3]
+    settle(env.cr, db)
     set_threshold(env, 10**9)
     env.cr.commit()
     times, cpu_times = [], []
@@ -981,8 +991,7 @@ def main():
             set_threshold(env, 10**9)
             OPERATIONS[args.op][0](env)
             env.flush_all()
-            cr.commit()
-            analyze(cr)
+            settle(cr, args.db)
         elif args.part == "refs":
             part_refs(env, args.db, args.op, args.sample, args.since, result)
         elif args.part == "ours":
