@@ -134,7 +134,8 @@ def test_orm_disbursements_race(registry):
 
 def test_sql_disbursements_race(registry):
     """A set-based statement written around the models is held by PostgreSQL
-    alone."""
+    alone (it copies the entitlement's links, as PostgreSQL requires of a new
+    disbursement)."""
     entitlement_id = _approved_entitlement(registry)
 
     def attempt(env, n):
@@ -142,11 +143,16 @@ def test_sql_disbursements_race(registry):
             SQL(
                 """
                 INSERT INTO g2p_br_disbursement
-                    (entitlement_id, reference, amount, quantity, channel, status)
-                VALUES (%s, %s, 60, 0, 'bank_transfer', 'pending')
+                    (entitlement_id, beneficiary_id, program_id, cycle_id,
+                     company_id, currency_id, benefit_kind,
+                     reference, amount, quantity, channel, status)
+                SELECT e.id, e.beneficiary_id, e.program_id, e.cycle_id,
+                       e.company_id, e.currency_id, e.benefit_kind,
+                       %s, 60, 0, 'bank_transfer', 'pending'
+                  FROM g2p_br_entitlement e WHERE e.id = %s
                 """,
-                entitlement_id,
                 f"RACE-SQL-{entitlement_id}-{n}",
+                entitlement_id,
             )
         )
 

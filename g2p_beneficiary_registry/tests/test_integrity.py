@@ -15,6 +15,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 from odoo.tools import SQL, mute_logger
 
+from ..models.disbursement import COPIED_FIELDS
 from ..utils import workflow
 from .common import BeneficiaryRegistryCase
 from .rpc_common import money_invariant_violations
@@ -257,14 +258,7 @@ class TestIntegrity(BeneficiaryRegistryCase):
         entitlement unless ``override`` gives a value."""
         values = {
             name: override.get(name, SQL.identifier("e", name))
-            for name in (
-                "beneficiary_id",
-                "program_id",
-                "cycle_id",
-                "company_id",
-                "currency_id",
-                "benefit_kind",
-            )
+            for name in COPIED_FIELDS
         }
         return SQL(self.INSERT_COPY, entitlement=self.ent1.id, **values)
 
