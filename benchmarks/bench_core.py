@@ -46,6 +46,8 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 
+import odoo_db
+
 REPO = Path(__file__).resolve().parent.parent
 PROGRAM_CODE = "BENCH"
 ADMIN_UID = 2
@@ -810,8 +812,6 @@ def settle(cr, db):
     the plan an empty table gets (a nested-loop anti-join over a sequential
     scan of the table the same INSERT grows, see
     results/empty-table-plan-100000.txt) is not the question here."""
-    import psycopg2
-
     cr.commit()
     tables = [
         t
@@ -824,13 +824,7 @@ def settle(cr, db):
         )
         if table_exists(cr, t)
     ]
-    conn = psycopg2.connect(dbname=db)
-    try:
-        conn.autocommit = True
-        with conn.cursor() as vacuum:
-            vacuum.execute("VACUUM (ANALYZE, TRUNCATE false) " + ", ".join(tables))
-    finally:
-        conn.close()
+    odoo_db.vacuum(db, tables, keep_pages=True)
 
 
 def set_threshold(env, value):

@@ -24,6 +24,22 @@ def odoo_cmd(db, addons_path, *args, command=()):
     return [sys.executable, "-m", "odoo", *command, *odoo_args(db, addons_path), *args]
 
 
+def vacuum(db, tables=(), keep_pages=False):
+    """``VACUUM (ANALYZE)`` of ``tables`` of ``db`` (all of them by default),
+    with ``vacuumdb``; ``keep_pages``: no truncation of empty pages at the end
+    of a table (``TRUNCATE false``)."""
+    run(
+        [
+            "vacuumdb",
+            "--quiet",
+            "--analyze",
+            *(["--no-truncate"] if keep_pages else []),
+            *(option for table in tables for option in ("--table", table)),
+            db,
+        ]
+    )
+
+
 def database_exists(db):
     done = subprocess.run(
         ["psql", "-Atqc", "SELECT 1", db], capture_output=True, check=False
