@@ -134,6 +134,9 @@ def _copies(alias):
     return ", ".join(f"{alias}.{name}" for name in COPIED_FIELDS)
 
 
+# A disbursement ``d`` whose copies are not its entitlement ``e``'s.
+COPIES_DIFFER = f"({_copies('d')}) IS DISTINCT FROM ({_copies('e')})"
+
 # A new disbursement's copies are its entitlement's (and they never change:
 # the g2p_br_disbursement_immutable trigger). With the entitlement's own
 # foreign keys and RESTRICT chain (beneficiary, cycle and currency restrict
@@ -144,13 +147,13 @@ COPIES_MATCH_SQL = """
         SELECT EXISTS (
             SELECT 1 FROM new_rows d
               JOIN g2p_br_entitlement e ON e.id = d.entitlement_id
-             WHERE ({copies_d}) IS DISTINCT FROM ({copies_e}))
+             WHERE {differ})
     $q$ INTO refused;
     IF refused THEN
         RAISE EXCEPTION 'g2p_br: a disbursement''s {names} are its entitlement''s'
             USING ERRCODE = 'integrity_constraint_violation';
     END IF;
-""".format(copies_d=_copies("d"), copies_e=_copies("e"), names=", ".join(COPIED_FIELDS))
+""".format(differ=COPIES_DIFFER, names=", ".join(COPIED_FIELDS))
 
 
 def _scope_sql(alias, id_column, cycle, entitlement_ids):
@@ -387,12 +390,11 @@ class G2pBrDisbursement(models.Model):
             UPDATE g2p_br_disbursement d
                SET (%(names)s) = (%(copies_e)s)
               FROM g2p_br_entitlement e
-             WHERE e.id = d.entitlement_id
-               AND (%(copies_d)s) IS DISTINCT FROM (%(copies_e)s)
+             WHERE e.id = d.entitlement_id AND %(differ)s
                 """,
                 names=SQL(", ".join(COPIED_FIELDS)),
-                copies_d=SQL(_copies("d")),
                 copies_e=SQL(_copies("e")),
+                differ=SQL(COPIES_DIFFER),
             )
         )
         if self.env.cr.rowcount:
