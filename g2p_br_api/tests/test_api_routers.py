@@ -525,6 +525,10 @@ class TestBrApiRouters(BrApiRouterCase):
         for status_time, code in (
             ("9999-12-31T23:59:59-14:00", "datetime_out_of_range"),
             ("0001-01-01T00:00:00+14:00", "datetime_out_of_range"),
+            # parsed texts are remembered, refusals are not
+            ("9999-12-31T23:59:59-14:00", "datetime_out_of_range"),
+            ("2026-11-20T10:00:00.1234567Z", "datetime_format"),
+            (" " * 100 + "2026-11-20T10:00:00.123456+00:00x", "datetime_format"),
             (1700000000, "datetime_type"),
             (1700000000.5, "datetime_type"),
             ("1700000000", "datetime_format"),
