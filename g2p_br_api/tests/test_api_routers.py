@@ -24,6 +24,11 @@ class TestBrApiRouters(BrApiRouterCase):
         self.assertEqual(response.headers["content-type"], "application/json")
         return body
 
+    def test_app_overrides_no_dependency(self):
+        # with any override, FastAPI builds every dependency of a route again
+        # on every request
+        self.assertEqual(self.endpoint._get_app().dependency_overrides, {})
+
     # ------------------------------------------------------------------
     # authentication
     # ------------------------------------------------------------------
