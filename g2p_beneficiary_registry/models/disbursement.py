@@ -9,6 +9,7 @@ from psycopg2 import errors as pg_errors
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL, mute_logger
+from odoo.tools.query import Query
 
 from ..utils import (
     BATCH_TRIGGER_OPTIONS,
@@ -710,10 +711,11 @@ class G2pBrDisbursement(models.Model):
 
     @api.model
     def _status_targets(self, references):
-        """``{reference: (id, status, create_date)}`` of the disbursements of
+        """``{reference: (id, status, created)}`` of the disbursements of
         ``references`` the user may see (record rules applied), after checking
-        the user may write them all. Four columns in one query: a batch of
-        1,000 reports has no use for the rest of the record."""
+        the user may write them all; ``created`` is the creation time to the
+        second, as status times are kept. Four columns in one query: a batch
+        of 1,000 reports has no use for the rest of the record."""
         self.flush_model(["reference", "status"])
         table = self._table
         query = self._search([])
@@ -723,20 +725,39 @@ class G2pBrDisbursement(models.Model):
         )
         self.env.cr.execute(
             query.select(
-                *(
-                    SQL.identifier(table, column)
-                    for column in ("reference", "id", "status", "create_date")
-                )
+                SQL.identifier(table, "reference"),
+                SQL.identifier(table, "id"),
+                SQL.identifier(table, "status"),
+                SQL("date_trunc('second', %s)", SQL.identifier(table, "create_date")),
             )
         )
         targets = {row[0]: row[1:] for row in self.env.cr.fetchall()}
-        # the write rules in one query: check_access_rule evaluates them in
-        # Python record by record (Odoo 17), 60% of an API batch of 1,000
-        records = self.browse([target[0] for target in targets.values()])
-        forbidden = records - records._filter_access_rules("write")
-        if forbidden:
-            raise self.env["ir.rule"]._make_access_error("write", forbidden)
+        self._check_write_rules([target[0] for target in targets.values()])
         return targets
+
+    @api.model
+    def _check_write_rules(self, readable_ids):
+        """Raise unless the user may write all of ``readable_ids`` (records
+        the read rules let through). When the user's write rules are the read
+        rules (as this module's rules are), nothing is left to check;
+        otherwise the write rules in one query: check_access_rule evaluates
+        them in Python record by record (Odoo 17), 60% of an API batch of
+        1,000, and _filter_access_rules adapts 1,000 ids one by one."""
+        rules = self.env["ir.rule"]
+        if self.env.su or rules._compute_domain(
+            self._name, "write"
+        ) == rules._compute_domain(self._name, "read"):
+            return
+        query = Query(self.env.cr, self._table, self._table_query)
+        self._apply_ir_rules(query, "write")
+        query.add_where(
+            SQL("%s = ANY(%s)", SQL.identifier(self._table, "id"), readable_ids)
+        )
+        self.env.cr.execute(query.select())
+        writable = {row[0] for row in self.env.cr.fetchall()}
+        forbidden = self.browse(set(readable_ids) - writable)
+        if forbidden:
+            raise rules._make_access_error("write", forbidden)
 
     def _prepare_status_update(self, item, by_reference, seen, since_creation):
         """The result of one report of a batch; ``seen`` the references
@@ -774,7 +795,7 @@ class G2pBrDisbursement(models.Model):
                 "invalid_status_time",
                 _("The status time is not a valid date and time."),
             )
-        if since_creation and when < created.replace(microsecond=0):
+        if since_creation and when < created:
             return error(
                 "status_time_before_creation",
                 _("The status time is before the disbursement was created."),
@@ -822,7 +843,8 @@ class G2pBrDisbursement(models.Model):
         if value.tzinfo:
             # stored naive in UTC, as every Odoo datetime
             value = value.astimezone(UTC).replace(tzinfo=None)
-        return value.replace(microsecond=0)
+        # (a replace is not free: 1,000 of them in a batch of reports)
+        return value.replace(microsecond=0) if value.microsecond else value
 
     def _write_status_updates(self, updates):
         """One UPDATE for a whole batch of status reports (validated by

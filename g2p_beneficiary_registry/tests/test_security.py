@@ -204,6 +204,39 @@ class TestSecurity(BeneficiaryRegistryCase):
         self.assertEqual(result["result"], "applied")
         self.assertEqual(disbursement.status, "paid")
 
+    def test_status_updates_refused_by_a_write_only_rule(self):
+        """A rule on writing alone (the read rules let the disbursement
+        through): the batch is refused as a whole, nothing is written, and a
+        batch of writable disbursements still applies."""
+        disbursements = self.cycle_a.entitlement_ids.disbursement_ids[:2]
+        locked, free = disbursements[0], disbursements[1]
+        self.env["ir.rule"].create(
+            {
+                "name": "test: one disbursement is read-only",
+                "model_id": self.env.ref(
+                    "g2p_beneficiary_registry.model_g2p_br_disbursement"
+                ).id,
+                "domain_force": f"[('id', '!=', {locked.id})]",
+                "perm_read": False,
+                "perm_create": False,
+                "perm_unlink": False,
+            }
+        )
+        Disbursement = self.env["g2p.br.disbursement"].with_user(self.user_manager)
+        with self.assertRaises(AccessError):
+            Disbursement.apply_status_updates(
+                [
+                    {"reference": free.reference, "status": "paid"},
+                    {"reference": locked.reference, "status": "paid"},
+                ]
+            )
+        self.assertEqual((locked | free).mapped("status"), ["pending", "pending"])
+        [result] = Disbursement.apply_status_updates(
+            [{"reference": free.reference, "status": "paid"}]
+        )
+        self.assertEqual(result["result"], "applied")
+        self.assertEqual(free.status, "paid")
+
     def test_admin_sees_everything(self):
         self.assertEqual(
             self._visible(self.user_admin, "g2p.br.program")
