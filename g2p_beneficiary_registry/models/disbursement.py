@@ -26,7 +26,7 @@ from ..utils import (
     iso,
     workflow,
 )
-from .entitlement import TOTAL_FIELDS
+from .entitlement import TOTAL_FIELDS, open_state_index
 
 _logger = logging.getLogger(__name__)
 
@@ -296,7 +296,7 @@ class G2pBrDisbursement(models.Model):
         required=True,
         default="pending",
         readonly=True,
-        index=True,
+        # indexed but for paid (init, open_state_index)
         copy=False,
     )
     status_time = fields.Datetime(
@@ -380,6 +380,9 @@ class G2pBrDisbursement(models.Model):
             )
             self._align_copies()
         self.env.cr.execute(SQL(_disbursement_triggers()))
+        self.env.cr.execute(
+            SQL(open_state_index("g2p_br_disbursement", "status", "paid"))
+        )
 
     def _align_copies(self):
         """Set the copies of every disbursement whose copies differ from its

@@ -302,6 +302,43 @@ class TestIntegrity(BeneficiaryRegistryCase):
             with self.subTest(write=name), self.assertRaises(UserError):
                 d.with_user(self.user_admin).write({name: value})
 
+    def test_states_indexed_but_for_the_settled_one(self):
+        """The state of an entitlement and the status of a disbursement are
+        indexed without the value most rows end in (approved, paid), so that
+        the updates of settled rows skip that index; a search for another
+        state can use it."""
+        self.env.cr.execute(
+            """
+            SELECT indexname, indexdef FROM pg_indexes
+             WHERE (tablename, indexname) IN (
+                   ('g2p_br_entitlement', 'g2p_br_entitlement__state_index'),
+                   ('g2p_br_entitlement', 'g2p_br_entitlement_state_open'),
+                   ('g2p_br_disbursement', 'g2p_br_disbursement__status_index'),
+                   ('g2p_br_disbursement', 'g2p_br_disbursement_status_open'))
+            """
+        )
+        found = dict(self.env.cr.fetchall())
+        self.assertEqual(
+            set(found),
+            {"g2p_br_entitlement_state_open", "g2p_br_disbursement_status_open"},
+        )
+        self.assertTrue(
+            found["g2p_br_entitlement_state_open"].endswith(
+                "WHERE ((state)::text <> 'approved'::text)"
+            )
+        )
+        self.assertTrue(
+            found["g2p_br_disbursement_status_open"].endswith(
+                "WHERE ((status)::text <> 'paid'::text)"
+            )
+        )
+        self.env.cr.execute("SET LOCAL enable_seqscan = off")
+        self.env.cr.execute(
+            "EXPLAIN SELECT id FROM g2p_br_disbursement WHERE status = 'failed'"
+        )
+        plan = "\n".join(row[0] for row in self.env.cr.fetchall())
+        self.assertIn("g2p_br_disbursement_status_open", plan)
+
     def test_copies_have_no_foreign_keys_of_their_own(self):
         """The schema: only the entitlement, the failed payment retried and the
         users are foreign keys of a disbursement; a database made before is
