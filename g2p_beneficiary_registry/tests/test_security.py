@@ -237,6 +237,32 @@ class TestSecurity(BeneficiaryRegistryCase):
         self.assertEqual(result["result"], "applied")
         self.assertEqual(free.status, "paid")
 
+    def test_status_updates_write_rule_equal_to_read_rule_in_python_only(self):
+        """A read rule and a write rule whose domains Python finds equal
+        (False == 0) but Odoo does not (IS NULL against = 0): the write rule
+        is still checked."""
+        disbursement = self.cycle_a.entitlement_ids.disbursement_ids[0]
+        model = self.env.ref("g2p_beneficiary_registry.model_g2p_br_disbursement")
+        for name, value, read in (("read", "False", True), ("write", "0", False)):
+            self.env["ir.rule"].create(
+                {
+                    "name": f"test: {name}",
+                    "model_id": model.id,
+                    "domain_force": f"[('retry_of_id', '=', {value})]",
+                    "perm_read": read,
+                    "perm_write": not read,
+                    "perm_create": False,
+                    "perm_unlink": False,
+                }
+            )
+        with self.assertRaises(AccessError):
+            self.env["g2p.br.disbursement"].with_user(
+                self.user_manager
+            ).apply_status_updates(
+                [{"reference": disbursement.reference, "status": "paid"}]
+            )
+        self.assertEqual(disbursement.status, "pending")
+
     def test_admin_sees_everything(self):
         self.assertEqual(
             self._visible(self.user_admin, "g2p.br.program")
