@@ -108,11 +108,17 @@ class FastapiEndpoint(models.Model):
 
     def _get_app_dependencies_overrides(self):
         """None for this app. ``odoo.addons.fastapi`` overrides two
-        dependencies of its own (the endpoint and its company) that no route
-        of this app uses, and with any override set FastAPI builds every
-        dependency of a route again on every request (its parameters
+        dependencies of its own, and with any override set FastAPI builds
+        every dependency of a route again on every request (its parameters
         analysed, a pydantic adapter made for each): about a twentieth of a
-        worker's time on a batch of 1,000 status reports."""
+        worker's time on a batch of 1,000 status reports.
+
+        - ``fastapi_endpoint_id``: no route of this app uses it (a test
+          checks);
+        - ``company_id``, which ``odoo_env`` restricts its environment to:
+          the endpoint's company is its user's (``_compute_company_id``),
+          the default of that environment anyway, and ``authenticated_env``
+          sets the client's own companies."""
         if self.app == "g2p_br_api":
             return {}
         return super()._get_app_dependencies_overrides()

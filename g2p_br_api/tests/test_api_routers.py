@@ -10,6 +10,7 @@ from datetime import timedelta
 from odoo import fields
 from odoo.tests import tagged
 
+from ..routers import ALL_ROUTERS
 from ..schemas import StatusUpdateResponse
 from . import dci_spec
 from .common import BrApiRouterCase
@@ -27,7 +28,24 @@ class TestBrApiRouters(BrApiRouterCase):
     def test_app_overrides_no_dependency(self):
         # with any override, FastAPI builds every dependency of a route again
         # on every request
-        self.assertEqual(self.endpoint._get_app().dependency_overrides, {})
+        app = self.endpoint._get_app()
+        self.assertEqual(app.dependency_overrides, {})
+        # and no route needs the one odoo.addons.fastapi set for the endpoint
+        from odoo.addons.fastapi import dependencies as oca
+
+        def calls(dependant):
+            for sub in dependant.dependencies:
+                yield sub.call
+                yield from calls(sub)
+
+        used = {
+            call
+            for router in ALL_ROUTERS
+            for route in router.routes
+            for call in calls(route.dependant)
+        }
+        self.assertIn(oca.odoo_env, used)
+        self.assertFalse(used & {oca.fastapi_endpoint_id, oca.fastapi_endpoint})
 
     # ------------------------------------------------------------------
     # authentication
