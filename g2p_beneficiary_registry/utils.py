@@ -42,6 +42,25 @@ class CopiedMany2one(fields.Many2one):
         """No foreign key: the table's triggers keep the copy right."""
 
 
+def open_state_index(table, column, settled):
+    """An index of ``column`` (a state) without its ``settled`` value, the
+    one most rows end in, in place of Odoo's index of the whole column.
+
+    An update that is not HOT (an indexed column changes: the state itself,
+    the totals of the failed-payments index, ``write_date`` under the API's
+    change feed) inserts the new row in every index whose predicate it
+    meets: an entitlement's totals refresh while it is approved, and a
+    disbursement's report as paid, now skip one index each (about 5% of the
+    database's time on a batch of 1,000 status reports). A search for the
+    settled value matches most rows, which an index would not speed up; a
+    search for any other value is implied by the predicate and uses it."""
+    return f"""
+DROP INDEX IF EXISTS {table}__{column}_index;
+CREATE INDEX IF NOT EXISTS {table}_{column}_open
+    ON {table} ({column}) WHERE {column} <> '{settled}';
+"""
+
+
 def drop_foreign_keys(cr, table, columns):
     """Drop the foreign keys of ``table`` on ``columns`` (those of
     :class:`CopiedMany2one` fields in a database made before they were copies)

@@ -24,9 +24,10 @@ from ..utils import (
     guard_write,
     in_workflow,
     iso,
+    open_state_index,
     workflow,
 )
-from .entitlement import TOTAL_FIELDS, open_state_index
+from .entitlement import TOTAL_FIELDS
 
 _logger = logging.getLogger(__name__)
 

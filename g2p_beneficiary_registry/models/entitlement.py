@@ -16,6 +16,7 @@ from ..utils import (
     guard_write,
     in_workflow,
     iso,
+    open_state_index,
     workflow,
 )
 
@@ -35,25 +36,6 @@ DISBURSEMENT_STATUSES = [
     ("fully_disbursed", "Fully Disbursed"),
     ("failed", "Failed"),
 ]
-
-
-def open_state_index(table, column, settled):
-    """An index of ``column`` (a state) without its ``settled`` value, the
-    one most rows end in, in place of Odoo's index of the whole column.
-
-    An update that is not HOT (an indexed column changes: the state itself,
-    the totals of the failed-payments index, ``write_date`` under the API's
-    change feed) inserts the new row in every index whose predicate it
-    meets: an entitlement's totals refresh while it is approved, and a
-    disbursement's report as paid, now skip one index each (about 5% of the
-    database's time on a batch of 1,000 status reports). A search for the
-    settled value matches most rows, which an index would not speed up; a
-    search for any other value is implied by the predicate and uses it."""
-    return f"""
-DROP INDEX IF EXISTS {table}__{column}_index;
-CREATE INDEX IF NOT EXISTS {table}_{column}_open
-    ON {table} ({column}) WHERE {column} <> '{settled}';
-"""
 
 
 # See the fields: the indexes a registry made before, and the failed ones.
