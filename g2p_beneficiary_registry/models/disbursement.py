@@ -9,7 +9,6 @@ from psycopg2 import errors as pg_errors
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL, mute_logger
-from odoo.tools.query import Query
 
 from ..utils import (
     BATCH_TRIGGER_OPTIONS,
@@ -744,9 +743,9 @@ class G2pBrDisbursement(models.Model):
         """Raise unless the user may write all of ``readable_ids`` (records
         the read rules let through). When the user's write rules are the read
         rules (as this module's rules are), nothing is left to check;
-        otherwise the write rules in one query: check_access_rule evaluates
-        them in Python record by record (Odoo 17), 60% of an API batch of
-        1,000, and _filter_access_rules adapts 1,000 ids one by one."""
+        otherwise Odoo's _filter_access_rules, in one query (check_access_rule
+        evaluates them in Python record by record in Odoo 17, 60% of an API
+        batch of 1,000)."""
         rules = self.env["ir.rule"]
         # repr: == takes False for 0 and True for 1, which Odoo turns into
         # different SQL (IS NULL against = 0)
@@ -754,14 +753,8 @@ class G2pBrDisbursement(models.Model):
             rules._compute_domain(self._name, "read")
         ):
             return
-        query = Query(self.env.cr, self._table, self._table_query)
-        self._apply_ir_rules(query, "write")
-        query.add_where(
-            SQL("%s = ANY(%s)", SQL.identifier(self._table, "id"), readable_ids)
-        )
-        self.env.cr.execute(query.select())
-        writable = {row[0] for row in self.env.cr.fetchall()}
-        forbidden = self.browse(set(readable_ids) - writable)
+        records = self.browse(readable_ids)
+        forbidden = records - records._filter_access_rules("write")
         if forbidden:
             raise rules._make_access_error("write", forbidden)
 
