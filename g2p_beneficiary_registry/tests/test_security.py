@@ -204,24 +204,30 @@ class TestSecurity(BeneficiaryRegistryCase):
         self.assertEqual(result["result"], "applied")
         self.assertEqual(disbursement.status, "paid")
 
+    def _disbursement_rule(self, domain, perm):
+        """A global rule on disbursements for ``perm`` ("read" or "write")
+        alone."""
+        self.env["ir.rule"].create(
+            {
+                "name": f"test: {perm} {domain}",
+                "model_id": self.env.ref(
+                    "g2p_beneficiary_registry.model_g2p_br_disbursement"
+                ).id,
+                "domain_force": domain,
+                **{
+                    f"perm_{p}": p == perm
+                    for p in ("read", "write", "create", "unlink")
+                },
+            }
+        )
+
     def test_status_updates_refused_by_a_write_only_rule(self):
         """A rule on writing alone (the read rules let the disbursement
         through): the batch is refused as a whole, nothing is written, and a
         batch of writable disbursements still applies."""
         disbursements = self.cycle_a.entitlement_ids.disbursement_ids[:2]
         locked, free = disbursements[0], disbursements[1]
-        self.env["ir.rule"].create(
-            {
-                "name": "test: one disbursement is read-only",
-                "model_id": self.env.ref(
-                    "g2p_beneficiary_registry.model_g2p_br_disbursement"
-                ).id,
-                "domain_force": f"[('id', '!=', {locked.id})]",
-                "perm_read": False,
-                "perm_create": False,
-                "perm_unlink": False,
-            }
-        )
+        self._disbursement_rule(f"[('id', '!=', {locked.id})]", "write")
         Disbursement = self.env["g2p.br.disbursement"].with_user(self.user_manager)
         with self.assertRaises(AccessError):
             Disbursement.apply_status_updates(
@@ -242,19 +248,8 @@ class TestSecurity(BeneficiaryRegistryCase):
         (False == 0) but Odoo does not (IS NULL against = 0): the write rule
         is still checked."""
         disbursement = self.cycle_a.entitlement_ids.disbursement_ids[0]
-        model = self.env.ref("g2p_beneficiary_registry.model_g2p_br_disbursement")
-        for name, value, read in (("read", "False", True), ("write", "0", False)):
-            self.env["ir.rule"].create(
-                {
-                    "name": f"test: {name}",
-                    "model_id": model.id,
-                    "domain_force": f"[('retry_of_id', '=', {value})]",
-                    "perm_read": read,
-                    "perm_write": not read,
-                    "perm_create": False,
-                    "perm_unlink": False,
-                }
-            )
+        self._disbursement_rule("[('retry_of_id', '=', False)]", "read")
+        self._disbursement_rule("[('retry_of_id', '=', 0)]", "write")
         with self.assertRaises(AccessError):
             self.env["g2p.br.disbursement"].with_user(
                 self.user_manager
