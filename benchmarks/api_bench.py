@@ -527,10 +527,9 @@ def main():
             # about a second of CPU in every fresh worker): two batches per
             # worker of unknown references, all answered not_found, nothing
             # changed but the call log
-            warmup_refs = [
-                f"WARMUP-{index}" for index in range(STATUS_BATCH * 2 * max(workers, 1))
-            ]
-            run_load(dict(base, refs=warmup_refs, concurrency=max(workers, 1)))
+            clients = max(workers, 1)
+            warmup_refs = [f"WARMUP-{i}" for i in range(STATUS_BATCH * 2 * clients)]
+            run_load(dict(base, refs=warmup_refs, concurrency=clients))
         results = {}
         scans_before = seq_scans(db)
         for name in args.scenarios.split(","):
