@@ -70,7 +70,23 @@ def test_run_ends_with_its_process_and_kills_what_it_left(run_tests, tmp_path):
     assert not alive(orphan), "the orphan was left running"
 
 
-def test_timeout_dumps_then_stops_the_process(run_tests, tmp_path):
+def test_run_ends_when_a_process_outside_its_group_holds_its_output(
+    run_tests, tmp_path
+):
+    # as Chromium's crash handler does: a session of its own, the pipe kept
+    code = ORPHAN.replace("])", "], start_new_session=True)")
+    log_path = tmp_path / "run.log"
+    result = run_in_thread(run_tests.run_logged, [sys.executable, "-c", code], log_path)
+    assert result == (0, False)
+    orphan = int(log_path.read_text().split()[1])
+    for _ in range(50):
+        if not alive(orphan):
+            break
+        time.sleep(0.1)
+    assert not alive(orphan), "the process holding the output was left running"
+
+
+def test_timeout_dumps_then_aborts_the_process(run_tests, tmp_path):
     log_path = tmp_path / "run.log"
     code = (
         "import signal, sys, time\n"
@@ -82,11 +98,24 @@ def test_timeout_dumps_then_stops_the_process(run_tests, tmp_path):
         run_tests.run_logged,
         [sys.executable, "-c", code],
         log_path,
-        timeout=2,
+        timeout=8,
         dump_signal=signal.SIGQUIT,
     )
-    assert result == (-signal.SIGTERM, True)
+    assert result == (-signal.SIGABRT, True)
     assert log_path.read_text().split() == ["started", "dumped"]
+
+
+def test_timeout_zero_is_no_timeout(run_tests, tmp_path):
+    code = "import time; time.sleep(1); print('done')"
+    result = run_in_thread(
+        run_tests.run_logged,
+        [sys.executable, "-c", code],
+        tmp_path / "run.log",
+        timeout=0,
+        dump_signal=signal.SIGQUIT,
+    )
+    assert result == (0, False)
+    assert (tmp_path / "run.log").read_text() == "done\n"
 
 
 def test_skipped_tests_are_listed_with_their_reason(run_tests, tmp_path):
