@@ -8,7 +8,13 @@ approves it, the manager imports the provider's statuses.
 """
 
 import base64
+import os
+import shutil
+import signal
+import subprocess
 import time
+import unittest
+from pathlib import Path
 from unittest.mock import patch
 
 from odoo import Command
@@ -17,9 +23,53 @@ from odoo.tests import HttpCase, TransactionCase, common, new_test_user, tagged
 
 GROUP = "base.group_user,g2p_beneficiary_registry.group_br_%s"
 
+_chrome_without_limit = common.ChromeBrowser._chrome_without_limit
+_browser_init = common.ChromeBrowser.__init__
+
+
+def _chrome_remembered(browser, cmd):
+    browser._started_chrome = _chrome_without_limit(browser, cmd)
+    return browser._started_chrome
+
+
+def _browser_init_or_stop(browser, *args, **kwargs):
+    """ChromeBrowser.__init__, which stops the Chromium it started when it
+    fails: Odoo leaves that browser running, and it holds the test run's
+    output open for as long as it lives."""
+    try:
+        _browser_init(browser, *args, **kwargs)
+    except BaseException:
+        chrome = getattr(browser, "_started_chrome", None)
+        if chrome:
+            chrome.terminate()
+            try:
+                chrome.wait(10)
+            except subprocess.TimeoutExpired:
+                chrome.kill()
+                chrome.wait()
+        if getattr(browser, "user_data_dir", None):
+            shutil.rmtree(browser.user_data_dir, ignore_errors=True)
+        if getattr(browser, "sigxcpu_handler", None):
+            signal.signal(signal.SIGXCPU, browser.sigxcpu_handler)
+        raise
+
+
+def _live_children():
+    """Pids of this process's children that have not ended."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid() and fields[0] != "Z":
+            found.add(int(stat.parent.name))
+    return found
+
 
 class TourCase(HttpCase):
-    """An HttpCase whose Chromium may take up to a minute to start.
+    """An HttpCase whose Chromium may take up to a minute to start, is
+    stopped when it does not, and whose tour fails then under CI.
 
     Odoo waits 10 s for Chromium's DevTools port, then skips the test, which
     then proves nothing, and leaves that browser running. Starting Chromium on
@@ -31,6 +81,20 @@ class TourCase(HttpCase):
         super().setUpClass()
         cls.startClassPatcher(patch.object(common, "CHECK_BROWSER_ITERATIONS", 600))
         cls.startClassPatcher(patch.object(common, "BROWSER_WAIT", 60))
+        browser = common.ChromeBrowser
+        cls.startClassPatcher(
+            patch.object(browser, "_chrome_without_limit", _chrome_remembered)
+        )
+        cls.startClassPatcher(patch.object(browser, "__init__", _browser_init_or_stop))
+
+    def browser_js(self, *args, **kwargs):
+        try:
+            return super().browser_js(*args, **kwargs)
+        except unittest.SkipTest as skip:
+            if os.environ.get("CI"):
+                # a green CI run must have run its tours
+                self.fail(f"The browser did not start, the tour did not run: {skip}")
+            raise
 
     def _url(self, record, action):
         menu = self.env.ref("g2p_beneficiary_registry.menu_br_root")
@@ -64,6 +128,28 @@ class TestTours(TourCase):
         waited = common.CHECK_BROWSER_ITERATIONS * common.CHECK_BROWSER_SLEEP
         self.assertGreaterEqual(waited, 60)
         self.assertEqual(common.BROWSER_WAIT, 60)
+
+    def test_a_browser_too_slow_to_start_is_stopped(self):
+        before = _live_children()
+        with (
+            patch.object(common, "CHECK_BROWSER_ITERATIONS", 0),
+            self.assertRaises(unittest.SkipTest),
+        ):
+            common.ChromeBrowser(type(self))
+        self.assertEqual(_live_children() - before, set())
+
+    def test_a_tour_whose_browser_does_not_start_fails_under_ci(self):
+        with (
+            patch.object(common, "CHECK_BROWSER_ITERATIONS", 0),
+            patch.dict(os.environ, {"CI": "true"}),
+            self.assertRaisesRegex(AssertionError, "the tour did not run"),
+        ):
+            try:
+                self.start_tour(
+                    "/web", "g2p_br_manager_program_tour", login="tour_manager_a"
+                )
+            except unittest.SkipTest as skip:  # not what CI must get
+                raise AssertionError(f"skipped: {skip}") from None
 
     def test_program_lifecycle(self):
         started = time.monotonic()
