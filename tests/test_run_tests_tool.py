@@ -54,6 +54,16 @@ def alive(pid):
     return stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
 
 
+def orphan_alive(log_path):
+    """Whether the orphan ``ORPHAN`` printed the pid of is alive 5 s on."""
+    orphan = int(log_path.read_text().split()[1])
+    for _ in range(50):
+        if not alive(orphan):
+            return False
+        time.sleep(0.1)
+    return True
+
+
 def test_run_ends_with_its_process_and_kills_what_it_left(run_tests, tmp_path):
     log_path = tmp_path / "run.log"
     started = time.monotonic()
@@ -62,12 +72,7 @@ def test_run_ends_with_its_process_and_kills_what_it_left(run_tests, tmp_path):
     )
     assert result == (0, False), "the run waited for its orphan's output to close"
     assert time.monotonic() - started < 30
-    orphan = int(log_path.read_text().split()[1])
-    for _ in range(50):
-        if not alive(orphan):
-            break
-        time.sleep(0.1)
-    assert not alive(orphan), "the orphan was left running"
+    assert not orphan_alive(log_path), "the orphan was left running"
 
 
 def test_run_ends_when_a_process_outside_its_group_holds_its_output(
@@ -78,12 +83,7 @@ def test_run_ends_when_a_process_outside_its_group_holds_its_output(
     log_path = tmp_path / "run.log"
     result = run_in_thread(run_tests.run_logged, [sys.executable, "-c", code], log_path)
     assert result == (0, False)
-    orphan = int(log_path.read_text().split()[1])
-    for _ in range(50):
-        if not alive(orphan):
-            break
-        time.sleep(0.1)
-    assert not alive(orphan), "the process holding the output was left running"
+    assert not orphan_alive(log_path), "what held the output was left running"
 
 
 def test_timeout_dumps_then_aborts_the_process(run_tests, tmp_path):
