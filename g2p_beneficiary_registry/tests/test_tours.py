@@ -49,7 +49,8 @@ def _browser_init_or_stop(browser, *args, **kwargs):
                 chrome.wait()
         if getattr(browser, "user_data_dir", None):
             shutil.rmtree(browser.user_data_dir, ignore_errors=True)
-        if getattr(browser, "sigxcpu_handler", None):
+        # SIG_DFL is 0: "is not None", not truth
+        if getattr(browser, "sigxcpu_handler", None) is not None:
             signal.signal(signal.SIGXCPU, browser.sigxcpu_handler)
         raise
 
@@ -131,12 +132,18 @@ class TestTours(TourCase):
 
     def test_a_browser_too_slow_to_start_is_stopped(self):
         before = _live_children()
+        # the default disposition (SIG_DFL, which is 0) must come back too
+        self.addCleanup(signal.signal, signal.SIGXCPU, signal.getsignal(signal.SIGXCPU))
+        signal.signal(signal.SIGXCPU, signal.SIG_DFL)
+        handler = signal.SIG_DFL
         with (
             patch.object(common, "CHECK_BROWSER_ITERATIONS", 0),
             self.assertRaises(unittest.SkipTest),
         ):
             common.ChromeBrowser(type(self))
         self.assertEqual(_live_children() - before, set())
+        # not the failed browser's handler (which would stop it and exit)
+        self.assertEqual(signal.getsignal(signal.SIGXCPU), handler)
 
     def test_a_tour_whose_browser_does_not_start_fails_under_ci(self):
         with (
