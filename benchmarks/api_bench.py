@@ -22,7 +22,9 @@ for another ``--concurrency``). It also reports the SQL queries each scenario
 makes per request (read from Odoo's own request log) and, unless
 ``--no-status``, the status intake: 100,000 reports of pending disbursements
 as paid over ``POST /api/br/v1/disbursements/status`` in batches of 1,000,
-from 2 and then from 4 concurrent clients (items/s).
+from 2 and then from 4 concurrent clients (items/s), with the WAL, full-page
+images and checkpoints PostgreSQL wrote meanwhile. The report records
+PostgreSQL's settings (:data:`PG_SETTINGS`): the figures hold for them.
 
 The filled database is vacuumed and analysed before anything is measured
 (:func:`settle`, as ``pgbench -i`` does), then checkpointed (also with
@@ -37,6 +39,11 @@ Usage::
 
     python3 benchmarks/api_bench.py --size 20000
     python3 benchmarks/api_bench.py --size 1000000 --skip-setup  # reuse the db
+
+With ``--skip-setup`` the status intake reports the next pending
+disbursements (each run pays 200,000; the setup makes 1,400,000 at
+1,000,000), whose rows and indexes the runs before it have written to
+(dead row versions, index entries), which a fresh setup's have not.
 """
 
 import argparse
@@ -193,6 +200,24 @@ def populate(db, size, addons_path):
             (RESULTS / f"api-bench-{db}.tmp").write_text(json.dumps(data))
             return data
     raise RuntimeError(f"populate failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
+
+
+def pending_references(db, count):
+    """The references of the first ``count`` pending disbursements of ``db``
+    (by id, as :data:`POPULATE_SCRIPT` takes them): a run with
+    ``--skip-setup`` reports those the runs before it left pending."""
+    import psycopg2
+
+    with psycopg2.connect(dbname=db) as conn, conn.cursor() as cr:
+        cr.execute(
+            "SELECT reference FROM g2p_br_disbursement WHERE status = 'pending'"
+            " ORDER BY id LIMIT %s",
+            (count,),
+        )
+        refs = [row[0] for row in cr.fetchall()]
+    if len(refs) < count:
+        print(f"only {len(refs)} pending disbursements left of {count}", flush=True)
+    return refs
 
 
 def settle(db):
@@ -436,6 +461,65 @@ def seq_scans(db):
         return dict(cr.fetchall())
 
 
+# PostgreSQL's settings recorded with every report: the figures hold for them
+PG_SETTINGS = (
+    "shared_buffers",
+    "effective_cache_size",
+    "work_mem",
+    "max_wal_size",
+    "checkpoint_timeout",
+    "wal_compression",
+    "full_page_writes",
+    "synchronous_commit",
+)
+# cumulative counters of PostgreSQL's WAL and checkpoints (the whole cluster)
+PG_IO_SQL = """
+    SELECT pg_current_wal_lsn(), w.wal_records, w.wal_fpi, w.wal_sync,
+           b.checkpoints_timed, b.checkpoints_req, b.buffers_backend
+      FROM pg_stat_wal w, pg_stat_bgwriter b
+"""
+
+
+def pg_settings(db):
+    """The values of :data:`PG_SETTINGS` in ``db``, with their units."""
+    import psycopg2
+
+    with psycopg2.connect(dbname=db) as conn, conn.cursor() as cr:
+        cr.execute(
+            "SELECT name, setting || COALESCE(' ' || unit, '') FROM pg_settings"
+            " WHERE name IN %s ORDER BY name",
+            (PG_SETTINGS,),
+        )
+        return dict(cr.fetchall())
+
+
+def pg_io(db, before=None):
+    """PostgreSQL's WAL and checkpoint counters (:data:`PG_IO_SQL`); with
+    ``before``, what changed since that reading: WAL written (MiB), its
+    records and full-page images, WAL syncs, checkpoints, and buffers the
+    backends had to write themselves."""
+    import psycopg2
+
+    time.sleep(1.5)  # let the backends flush their statistics
+    with psycopg2.connect(dbname=db) as conn, conn.cursor() as cr:
+        cr.execute(PG_IO_SQL)
+        now = cr.fetchone()
+        if before is None:
+            return now
+        cr.execute("SELECT pg_wal_lsn_diff(%s, %s)", (now[0], before[0]))
+        wal = int(cr.fetchone()[0])
+    delta = [after - start for after, start in zip(now[1:], before[1:], strict=True)]
+    return {
+        "wal_mib": round(wal / 2**20, 1),
+        "wal_records": delta[0],
+        "wal_full_page_images": delta[1],
+        "wal_syncs": delta[2],
+        "checkpoints": delta[3] + delta[4],
+        "checkpoints_requested": delta[4],
+        "buffers_written_by_backends": delta[5],
+    }
+
+
 def run_load(config):
     """Run one scenario from a second process (not the one of the server);
     the configuration goes through stdin (100,000 references are too long for
@@ -491,6 +575,8 @@ def main():
     setup_s = vacuum_s = None
     if args.skip_setup:
         data = json.loads((RESULTS / f"api-bench-{db}.tmp").read_text())
+        # the references of the last run are paid: take the next pending ones
+        data["refs"] = pending_references(db, len(data.get("refs") or ()))
         odoo_db.checkpoint(db)
     else:
         start = time.monotonic()
@@ -552,7 +638,9 @@ def main():
         for index, concurrency in enumerate(STATUS_CONCURRENCIES):
             part = refs[index * STATUS_UPDATES : (index + 1) * STATUS_UPDATES]
             if part:
+                io_before = pg_io(db)
                 status.append(run_load(dict(base, refs=part, concurrency=concurrency)))
+                status[-1]["postgresql"] = pg_io(db, io_before)
                 print("status", json.dumps(status[-1]), flush=True)
     finally:
         server.terminate()
@@ -571,6 +659,7 @@ def main():
         "concurrency": args.concurrency,
         "duration_s": args.duration,
         "cpu_count": os.cpu_count(),
+        "postgresql_settings": pg_settings(db),
         "setup_s": setup_s,
         "vacuum_s": vacuum_s,
         "scenarios": results,

@@ -427,9 +427,15 @@ def summary(size):
         )
         status = api.get("status_updates") or []
         for run_ in status if isinstance(status, list) else [status]:
+            pg = run_.get("postgresql")
+            io = (
+                f" (WAL {pg['wal_mib']} MiB, {pg['checkpoints']} checkpoints)"
+                if pg
+                else ""
+            )
             lines.append(
                 f"| `POST /disbursements/status` ({run_['concurrency']} clients) "
-                f"| {run_['items_per_s']:,} items/s "
+                f"| {run_['items_per_s']:,} items/s{io} "
                 f"| ≥ 10,000 | {check(run_['items_per_s'], 10000, False)} |"
             )
     sync_file = out / f"sr-sync-{size}.json"
@@ -445,6 +451,11 @@ def summary(size):
             f"| SR sync, incremental pull of 1% | {incr} s | ≤ 10 s "
             f"| {check(incr, 10)} |"
         )
+    if api_file.exists() and api.get("postgresql_settings"):
+        settings = ", ".join(
+            f"`{name}` {value}" for name, value in api["postgresql_settings"].items()
+        )
+        lines += ["", f"PostgreSQL settings of the API run: {settings}."]
     text = "\n".join(lines) + "\n"
     (out / f"summary-{size}.md").write_text(text)
     return text
