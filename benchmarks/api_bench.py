@@ -23,7 +23,8 @@ makes per request (read from Odoo's own request log) and, unless
 ``--no-status``, the status intake: 100,000 reports of pending disbursements
 as paid over ``POST /api/br/v1/disbursements/status`` in batches of 1,000,
 from 2 and then from 4 concurrent clients (items/s), with the WAL, full-page
-images and checkpoints PostgreSQL wrote meanwhile. The report records
+images and checkpoints PostgreSQL wrote meanwhile (in the whole cluster:
+autovacuum and other databases count too). The report records
 PostgreSQL's settings (:data:`PG_SETTINGS`): the figures hold for them.
 
 The filled database is vacuumed and analysed before anything is measured
@@ -463,6 +464,7 @@ def seq_scans(db):
 
 # PostgreSQL's settings recorded with every report: the figures hold for them
 PG_SETTINGS = (
+    "server_version",
     "shared_buffers",
     "effective_cache_size",
     "work_mem",
@@ -472,12 +474,16 @@ PG_SETTINGS = (
     "full_page_writes",
     "synchronous_commit",
 )
-# cumulative counters of PostgreSQL's WAL and checkpoints (the whole cluster)
+# cumulative counters of PostgreSQL's WAL and checkpoints, of the whole cluster
+# (PostgreSQL 15 and 16: version 17 moved the checkpoints to
+# pg_stat_checkpointer)
 PG_IO_SQL = """
-    SELECT pg_current_wal_lsn(), w.wal_records, w.wal_fpi, w.wal_sync,
-           b.checkpoints_timed, b.checkpoints_req, b.buffers_backend
+    SELECT pg_current_wal_insert_lsn(), w.wal_records, w.wal_fpi,
+           b.checkpoints_timed, b.checkpoints_req
       FROM pg_stat_wal w, pg_stat_bgwriter b
 """
+# an idle backend publishes its last statistics within 10 s (PostgreSQL 15)
+PG_STATS_IDLE_FLUSH_S = 11
 
 
 def pg_settings(db):
@@ -486,7 +492,7 @@ def pg_settings(db):
 
     with psycopg2.connect(dbname=db) as conn, conn.cursor() as cr:
         cr.execute(
-            "SELECT name, setting || COALESCE(' ' || unit, '') FROM pg_settings"
+            "SELECT name, current_setting(name) FROM pg_settings"
             " WHERE name IN %s ORDER BY name",
             (PG_SETTINGS,),
         )
@@ -494,15 +500,21 @@ def pg_settings(db):
 
 
 def pg_io(db, before=None):
-    """PostgreSQL's WAL and checkpoint counters (:data:`PG_IO_SQL`); with
-    ``before``, what changed since that reading: WAL written (MiB), its
-    records and full-page images, WAL syncs, checkpoints, and buffers the
-    backends had to write themselves."""
+    """PostgreSQL's WAL and checkpoint counters (:data:`PG_IO_SQL`), after
+    the backends have published theirs; with ``before``, what changed since
+    that reading, in the whole cluster (autovacuum and other databases
+    included): WAL written (MiB, exact: the difference of WAL positions), its
+    records and full-page images, and the checkpoints started. None when the
+    server has no such counters."""
     import psycopg2
 
-    time.sleep(1.5)  # let the backends flush their statistics
+    time.sleep(PG_STATS_IDLE_FLUSH_S)
     with psycopg2.connect(dbname=db) as conn, conn.cursor() as cr:
-        cr.execute(PG_IO_SQL)
+        try:
+            cr.execute(PG_IO_SQL)
+        except psycopg2.Error as error:
+            print(f"no WAL and checkpoint counters: {error}", flush=True)
+            return None
         now = cr.fetchone()
         if before is None:
             return now
@@ -513,10 +525,8 @@ def pg_io(db, before=None):
         "wal_mib": round(wal / 2**20, 1),
         "wal_records": delta[0],
         "wal_full_page_images": delta[1],
-        "wal_syncs": delta[2],
-        "checkpoints": delta[3] + delta[4],
-        "checkpoints_requested": delta[4],
-        "buffers_written_by_backends": delta[5],
+        "checkpoints": delta[2] + delta[3],
+        "checkpoints_requested": delta[3],
     }
 
 
@@ -640,7 +650,8 @@ def main():
             if part:
                 io_before = pg_io(db)
                 status.append(run_load(dict(base, refs=part, concurrency=concurrency)))
-                status[-1]["postgresql"] = pg_io(db, io_before)
+                if io_before is not None:
+                    status[-1]["postgresql"] = pg_io(db, io_before)
                 print("status", json.dumps(status[-1]), flush=True)
     finally:
         server.terminate()

@@ -429,7 +429,7 @@ def summary(size):
         for run_ in status if isinstance(status, list) else [status]:
             pg = run_.get("postgresql")
             io = (
-                f" (WAL {pg['wal_mib']} MiB, {pg['checkpoints']} checkpoints)"
+                f" (WAL {pg['wal_mib']} MiB, checkpoints: {pg['checkpoints']})"
                 if pg
                 else ""
             )
