@@ -59,6 +59,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -203,19 +204,27 @@ def populate(db, size, addons_path):
     raise RuntimeError(f"populate failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
 
 
+def fetchall(db, sql, params=()):
+    """The rows of one query on ``db``, on a connection of its own that is
+    closed after it."""
+    import psycopg2
+
+    with closing(psycopg2.connect(dbname=db)) as conn, conn.cursor() as cr:
+        cr.execute(sql, params)
+        return cr.fetchall()
+
+
 def pending_references(db, count):
     """The references of the first ``count`` pending disbursements of ``db``
     (by id, as :data:`POPULATE_SCRIPT` takes them): a run with
     ``--skip-setup`` reports those the runs before it left pending."""
-    import psycopg2
-
-    with psycopg2.connect(dbname=db) as conn, conn.cursor() as cr:
-        cr.execute(
-            "SELECT reference FROM g2p_br_disbursement WHERE status = 'pending'"
-            " ORDER BY id LIMIT %s",
-            (count,),
-        )
-        refs = [row[0] for row in cr.fetchall()]
+    rows = fetchall(
+        db,
+        "SELECT reference FROM g2p_br_disbursement WHERE status = 'pending'"
+        " ORDER BY id LIMIT %s",
+        (count,),
+    )
+    refs = [row[0] for row in rows]
     if len(refs) < count:
         print(f"only {len(refs)} pending disbursements left of {count}", flush=True)
     return refs
@@ -451,15 +460,14 @@ def status_worker(config):
 
 def seq_scans(db):
     """Sequential scans so far on the large tables (pg_stat_user_tables)."""
-    import psycopg2
-
     time.sleep(1.5)  # let the backends flush their statistics
-    with psycopg2.connect(dbname=db) as conn, conn.cursor() as cr:
-        cr.execute(
+    return dict(
+        fetchall(
+            db,
             "SELECT relname, seq_scan FROM pg_stat_user_tables WHERE relname IN %s",
             (LARGE_TABLES,),
         )
-        return dict(cr.fetchall())
+    )
 
 
 # PostgreSQL's settings recorded with every report: the figures hold for them
@@ -474,12 +482,13 @@ PG_SETTINGS = (
     "full_page_writes",
     "synchronous_commit",
 )
-# cumulative counters of PostgreSQL's WAL and checkpoints, of the whole cluster
-# (PostgreSQL 15 and 16: version 17 moved the checkpoints to
+# cumulative counters of PostgreSQL's WAL (the WAL position in bytes, its
+# records and full-page images) and checkpoints (timed, requested), of the
+# whole cluster (PostgreSQL 15 and 16: version 17 moved the checkpoints to
 # pg_stat_checkpointer)
 PG_IO_SQL = """
-    SELECT pg_current_wal_insert_lsn(), w.wal_records, w.wal_fpi,
-           b.checkpoints_timed, b.checkpoints_req
+    SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint,
+           w.wal_records, w.wal_fpi, b.checkpoints_timed, b.checkpoints_req
       FROM pg_stat_wal w, pg_stat_bgwriter b
 """
 # an idle backend publishes its last statistics within 10 s (PostgreSQL 15)
@@ -488,45 +497,44 @@ PG_STATS_IDLE_FLUSH_S = 11
 
 def pg_settings(db):
     """The values of :data:`PG_SETTINGS` in ``db``, with their units."""
-    import psycopg2
-
-    with psycopg2.connect(dbname=db) as conn, conn.cursor() as cr:
-        cr.execute(
+    return dict(
+        fetchall(
+            db,
             "SELECT name, current_setting(name) FROM pg_settings"
             " WHERE name IN %s ORDER BY name",
             (PG_SETTINGS,),
         )
-        return dict(cr.fetchall())
+    )
 
 
-def pg_io(db, before=None):
+def pg_io(db):
     """PostgreSQL's WAL and checkpoint counters (:data:`PG_IO_SQL`), after
-    the backends have published theirs; with ``before``, what changed since
-    that reading, in the whole cluster (autovacuum and other databases
-    included): WAL written (MiB, exact: the difference of WAL positions), its
-    records and full-page images, and the checkpoints started. None when the
-    server has no such counters."""
+    the backends have published theirs; None when the server has no such
+    counters."""
     import psycopg2
 
     time.sleep(PG_STATS_IDLE_FLUSH_S)
-    with psycopg2.connect(dbname=db) as conn, conn.cursor() as cr:
-        try:
-            cr.execute(PG_IO_SQL)
-        except psycopg2.Error as error:
-            print(f"no WAL and checkpoint counters: {error}", flush=True)
-            return None
-        now = cr.fetchone()
-        if before is None:
-            return now
-        cr.execute("SELECT pg_wal_lsn_diff(%s, %s)", (now[0], before[0]))
-        wal = int(cr.fetchone()[0])
-    delta = [after - start for after, start in zip(now[1:], before[1:], strict=True)]
+    try:
+        return fetchall(db, PG_IO_SQL)[0]
+    except psycopg2.Error as error:
+        print(f"no WAL and checkpoint counters: {error}", flush=True)
+        return None
+
+
+def pg_io_delta(before, after):
+    """What changed between two :func:`pg_io` readings, in the whole cluster
+    (autovacuum and other databases included): WAL written (MiB, exact: the
+    difference of WAL positions), its records and full-page images, and the
+    checkpoints started."""
+    wal, records, images, timed, requested = (
+        end - start for end, start in zip(after, before, strict=True)
+    )
     return {
         "wal_mib": round(wal / 2**20, 1),
-        "wal_records": delta[0],
-        "wal_full_page_images": delta[1],
-        "checkpoints": delta[2] + delta[3],
-        "checkpoints_requested": delta[3],
+        "wal_records": records,
+        "wal_full_page_images": images,
+        "checkpoints": timed + requested,
+        "checkpoints_requested": requested,
     }
 
 
@@ -645,13 +653,16 @@ def main():
         print("SQL queries per request", queries, flush=True)
         status = []
         refs = data.get("refs") or [] if not args.no_status else []
+        # one reading before each run, which is the reading after the run before
+        io = pg_io(db) if refs else None
         for index, concurrency in enumerate(STATUS_CONCURRENCIES):
             part = refs[index * STATUS_UPDATES : (index + 1) * STATUS_UPDATES]
             if part:
-                io_before = pg_io(db)
                 status.append(run_load(dict(base, refs=part, concurrency=concurrency)))
-                if io_before is not None:
-                    status[-1]["postgresql"] = pg_io(db, io_before)
+                if io is not None:
+                    after = pg_io(db)
+                    status[-1]["postgresql"] = pg_io_delta(io, after)
+                    io = after
                 print("status", json.dumps(status[-1]), flush=True)
     finally:
         server.terminate()
