@@ -460,7 +460,7 @@ def status_worker(config):
 
 def seq_scans(db):
     """Sequential scans so far on the large tables (pg_stat_user_tables)."""
-    time.sleep(1.5)  # let the backends flush their statistics
+    time.sleep(PG_STATS_IDLE_FLUSH_S)  # let the backends publish their statistics
     return dict(
         fetchall(
             db,
